@@ -1,0 +1,49 @@
+"""Integer-indexed, per-category view of a MeshTree, shared by information content and scoring.
+
+The similarity measures work one top-level category at a time: within category ``c`` a
+descriptor's ancestors are the descriptors owning a prefix of one of its ``c`` tree numbers.
+This index computes those ancestor sets once for every descriptor, as integer ids (positions in
+``tree.uis``), so that scoring never walks the tree again.
+"""
+
+from __future__ import annotations
+
+from meshdistill.mesh.descriptor import TREE_NUMBER_SEPARATOR, category_of
+from meshdistill.mesh.tree import MeshTree
+
+
+class CategoryHierarchy:
+    """Per category: member ids, and each member's in-category ancestors (itself included)."""
+
+    def __init__(self, tree: MeshTree) -> None:
+        self.tree = tree
+        self.uis = tree.uis
+        self.id_of: dict[str, int] = {ui: index for index, ui in enumerate(self.uis)}
+        self.categories = tree.all_categories
+        self.ancestors: dict[str, dict[int, frozenset[int]]] = {c: {} for c in self.categories}
+        # Tree numbers split into components, per category, for depth-based measures.
+        self.paths: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
+            c: {} for c in self.categories
+        }
+        self.categories_of: list[frozenset[str]] = []
+        for index, ui in enumerate(self.uis):
+            record = tree.record(ui)
+            self.categories_of.append(record.categories)
+            found: dict[str, set[int]] = {}
+            paths: dict[str, list[tuple[str, ...]]] = {}
+            for tree_number in record.tree_numbers:
+                category = category_of(tree_number)
+                parts = tuple(tree_number.split(TREE_NUMBER_SEPARATOR))
+                paths.setdefault(category, []).append(parts)
+                members = found.setdefault(category, {index})
+                for end in range(1, len(parts)):
+                    owner = tree.ui_for_tree_number_or_none(TREE_NUMBER_SEPARATOR.join(parts[:end]))
+                    if owner is not None:
+                        members.add(self.id_of[owner])
+            for category, members in found.items():
+                self.ancestors[category][index] = frozenset(members)
+                self.paths[category][index] = tuple(paths[category])
+
+    def members(self, category: str) -> list[int]:
+        """Ids of descriptors with at least one tree number in ``category``, ascending."""
+        return sorted(self.ancestors.get(category, {}))

@@ -1,0 +1,303 @@
+"""The MeSH hierarchy: one table of descriptors with look-ups and tree navigation.
+
+Descriptors form a polyhierarchy: one descriptor may own several tree numbers, in several
+branches and categories. Ancestors and descendants are taken over all of them. Navigation goes
+through tree numbers (a prefix names an ancestor), so nothing is precomputed beyond three
+dictionaries and a sorted list of tree numbers; building the tree stays well under a second on
+the full MeSH.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from meshdistill.errors import ConfigError, InputError, UnknownDescriptorError
+from meshdistill.mesh import parquet_cache, readers
+from meshdistill.mesh.descriptor import (
+    TREE_NUMBER_SEPARATOR,
+    DescriptorRecord,
+    ancestor_tree_numbers,
+    category_of,
+    common_prefix_depth,
+    tree_depth,
+)
+
+HEADING_QUALIFIER_SEPARATOR = "/"
+MAJOR_TOPIC_MARK = "*"
+
+
+class MeshTree:
+    """Descriptor table plus indexes by name (with entry terms) and by tree number."""
+
+    def __init__(self, records: Iterable[DescriptorRecord], source: str = "<records>") -> None:
+        self._source = source
+        self._records: dict[str, DescriptorRecord] = {}
+        self._ui_by_tree_number: dict[str, str] = {}
+        for record in records:
+            self._add(record)
+        self._uis = tuple(sorted(self._records))
+        self._sorted_tree_numbers = sorted(self._ui_by_tree_number)
+        self._ui_by_name = self._build_name_index()
+
+    def _add(self, record: DescriptorRecord) -> None:
+        if not record.ui or not record.name:
+            raise InputError(self._source, "descriptor without UI or name", record.ui or None)
+        if record.ui in self._records:
+            raise InputError(self._source, "UI listed twice", record.ui)
+        for tree_number in record.tree_numbers:
+            owner = self._ui_by_tree_number.setdefault(tree_number, record.ui)
+            if owner != record.ui:
+                raise InputError(
+                    self._source, f"tree number {tree_number} also belongs to {owner}", record.ui
+                )
+        self._records[record.ui] = record
+
+    def _build_name_index(self) -> dict[str, str]:
+        # Preferred names win over entry terms; among entry terms shared by several descriptors
+        # the smallest UI wins, so the mapping never depends on file order.
+        index: dict[str, str] = {}
+        for ui in self._uis:
+            index.setdefault(_name_key(self._records[ui].name), ui)
+        for ui in self._uis:
+            for term in self._records[ui].entry_terms:
+                index.setdefault(_name_key(term), ui)
+        return index
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def from_records(cls, records: Iterable[DescriptorRecord]) -> MeshTree:
+        return cls(records)
+
+    @classmethod
+    def from_descriptor_xml(cls, path: str | Path) -> MeshTree:
+        return cls(readers.read_descriptor_xml(path), source=str(path))
+
+    @classmethod
+    def from_mtrees(cls, path: str | Path) -> MeshTree:
+        """Load ``Name;TreeNumber`` lines; UIs are synthetic ``name:<Name>`` keys (no UIs there)."""
+        return cls(readers.read_mtrees(path), source=str(path))
+
+    @classmethod
+    def from_tree_tsv(cls, path: str | Path) -> MeshTree:
+        return cls(readers.read_tree_tsv(path), source=str(path))
+
+    @classmethod
+    def from_parquet(cls, path: str | Path) -> MeshTree:
+        return cls(parquet_cache.read_table(path), source=str(path))
+
+    def to_parquet(self, path: str | Path) -> None:
+        parquet_cache.write_table(self.records(), path)
+
+    @classmethod
+    def load(cls, path: str | Path, cache_dir: str | Path | None = None) -> MeshTree:
+        """Load any supported format (detected); with ``cache_dir``, go through a Parquet cache.
+
+        The cache file is keyed by the source's path, size and modification time (see
+        ``parquet_cache``), written on a miss and read on a hit.
+        """
+        kind = readers.detect_format(path)
+        if kind == readers.FORMAT_PARQUET:
+            return cls.from_parquet(path)
+        cached = parquet_cache.cache_path(path, cache_dir) if cache_dir is not None else None
+        if cached is not None and cached.is_file():
+            return cls.from_parquet(cached)
+        loaders = {
+            readers.FORMAT_DESCRIPTOR_XML: cls.from_descriptor_xml,
+            readers.FORMAT_MTREES: cls.from_mtrees,
+            readers.FORMAT_TREE_TSV: cls.from_tree_tsv,
+        }
+        tree = loaders[kind](path)
+        if cached is not None:
+            tree.to_parquet(cached)
+        return tree
+
+    # ----------------------------------------------------------------- table access
+    def __contains__(self, ui: object) -> bool:
+        return ui in self._records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __repr__(self) -> str:
+        return f"MeshTree({len(self)} descriptors from {self._source})"
+
+    @property
+    def uis(self) -> tuple[str, ...]:
+        return self._uis
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def records(self) -> Iterator[DescriptorRecord]:
+        """All descriptors, sorted by UI."""
+        return (self._records[ui] for ui in self._uis)
+
+    def record(self, ui: str) -> DescriptorRecord:
+        return self._records[self.resolve_ui(ui)]
+
+    def name(self, ui: str) -> str:
+        return self.record(ui).name
+
+    def tree_numbers(self, ui: str) -> tuple[str, ...]:
+        return self.record(ui).tree_numbers
+
+    def categories(self, ui: str) -> frozenset[str]:
+        return self.record(ui).categories
+
+    def depth(self, ui: str) -> int:
+        """Smallest depth over the descriptor's tree numbers (``C04`` is 1); 0 if it has none."""
+        return self.record(ui).depth
+
+    @property
+    def all_categories(self) -> tuple[str, ...]:
+        return tuple(sorted({category_of(tn) for tn in self._ui_by_tree_number}))
+
+    # ----------------------------------------------------------------- look-ups
+    def resolve_ui(self, ui: str) -> str:
+        if ui in self._records:
+            return ui
+        stripped = ui.strip() if isinstance(ui, str) else ui
+        if stripped in self._records:
+            return stripped
+        raise UnknownDescriptorError("UI", str(ui), self._source)
+
+    def ui_for_name(self, name: str) -> str:
+        """UI for a preferred name or entry term, compared case-insensitively."""
+        found = self._ui_by_name.get(_name_key(name))
+        if found is None:
+            raise UnknownDescriptorError("name", name, self._source)
+        return found
+
+    def ui_for_heading(self, heading: str) -> str:
+        """UI for a MeSH heading: a UI, a name, or a name with qualifiers (``Neoplasms/drug
+        therapy``, ``*Neoplasms/drug therapy``), whose qualifiers are dropped.
+
+        A few descriptor names contain ``/`` themselves, so the whole text is tried as a name
+        first and qualifiers are then peeled off one at a time from the right.
+        """
+        text = heading.strip()
+        if text in self._records:
+            return text
+        candidate = text
+        while True:
+            found = self._ui_by_name.get(_name_key(candidate.lstrip(MAJOR_TOPIC_MARK)))
+            if found is not None:
+                return found
+            head, separator, _ = candidate.rpartition(HEADING_QUALIFIER_SEPARATOR)
+            if not separator:
+                raise UnknownDescriptorError("heading", heading, self._source)
+            candidate = head
+
+    def ui_for_tree_number(self, tree_number: str) -> str:
+        found = self._ui_by_tree_number.get(tree_number.strip())
+        if found is None:
+            raise UnknownDescriptorError("tree number", tree_number, self._source)
+        return found
+
+    def ui_for_tree_number_or_none(self, tree_number: str) -> str | None:
+        return self._ui_by_tree_number.get(tree_number)
+
+    # ----------------------------------------------------------------- navigation
+    def ancestors(self, ui: str, include_self: bool = False) -> frozenset[str]:
+        """Descriptors above ``ui`` through any of its tree numbers.
+
+        Prefixes that no descriptor owns (possible in a partial tree) are skipped.
+        """
+        record = self.record(ui)
+        found = {
+            self._ui_by_tree_number[prefix]
+            for tree_number in record.tree_numbers
+            for prefix in ancestor_tree_numbers(tree_number)
+            if prefix in self._ui_by_tree_number
+        }
+        if include_self:
+            found.add(record.ui)
+        else:
+            found.discard(record.ui)
+        return frozenset(found)
+
+    def descendants(self, ui: str, include_self: bool = False) -> frozenset[str]:
+        record = self.record(ui)
+        found = {
+            self._ui_by_tree_number[tn]
+            for tree_number in record.tree_numbers
+            for tn in self._tree_numbers_below(tree_number)
+        }
+        if include_self:
+            found.add(record.ui)
+        else:
+            found.discard(record.ui)
+        return frozenset(found)
+
+    def _tree_numbers_below(self, tree_number: str) -> Iterator[str]:
+        # All tree numbers starting with "<tree_number>." are contiguous in sorted order.
+        prefix = tree_number + TREE_NUMBER_SEPARATOR
+        position = bisect_left(self._sorted_tree_numbers, prefix)
+        while position < len(self._sorted_tree_numbers):
+            candidate = self._sorted_tree_numbers[position]
+            if not candidate.startswith(prefix):
+                break
+            yield candidate
+            position += 1
+
+    def lowest_common_ancestors(self, a: str, b: str) -> frozenset[str]:
+        """Deepest descriptors that both lie at or below, over all pairs of their tree numbers.
+
+        A descriptor is its own ancestor here, so ``lca(x, x) == {x}`` and an ancestor of the
+        other is the answer itself. Empty when no tree number pair shares even a top-level
+        heading.
+        """
+        left, right = self.record(a), self.record(b)
+        best_depth = 0
+        best: set[str] = set()
+        for left_tn in left.tree_numbers:
+            left_parts = left_tn.split(TREE_NUMBER_SEPARATOR)
+            for right_tn in right.tree_numbers:
+                depth = common_prefix_depth(left_tn, right_tn)
+                owner: str | None = None
+                # Walk up past prefixes that no descriptor owns (partial trees).
+                while depth > 0:
+                    prefix = TREE_NUMBER_SEPARATOR.join(left_parts[:depth])
+                    owner = self._ui_by_tree_number.get(prefix)
+                    if owner is not None:
+                        break
+                    depth -= 1
+                if owner is None:
+                    continue
+                if depth > best_depth:
+                    best_depth, best = depth, {owner}
+                elif depth == best_depth:
+                    best.add(owner)
+        return frozenset(best)
+
+    def subtree(self, tree_number: str, max_depth: int | None = None) -> list[str]:
+        """UIs at or below ``tree_number``, sorted by tree number, each listed once.
+
+        ``max_depth`` counts levels below the root: 0 gives the root alone, None everything.
+        """
+        if max_depth is not None and max_depth < 0:
+            raise ConfigError("max_depth", f"must be 0 or more (or None), got {max_depth}")
+        root = tree_number.strip()
+        root_ui = self.ui_for_tree_number(root)
+        limit = None if max_depth is None else tree_depth(root) + max_depth
+        selected = [root_ui]
+        seen = {root_ui}
+        for tn in self._tree_numbers_below(root):
+            if limit is not None and tree_depth(tn) > limit:
+                continue
+            ui = self._ui_by_tree_number[tn]
+            if ui not in seen:
+                seen.add(ui)
+                selected.append(ui)
+        return selected
+
+
+def _name_key(name: str) -> str:
+    folded = name.casefold()
+    # Most names need no whitespace clean-up; skip the split/join for them (it is a hot path).
+    if "  " in folded or folded != folded.strip() or "\t" in folded or "\n" in folded:
+        return " ".join(folded.split())
+    return folded
