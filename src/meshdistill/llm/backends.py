@@ -1,0 +1,281 @@
+"""Provider backends: send one chat request, return the reply text and token usage.
+
+The OpenAI-compatible backend owns its retries (the client's own are switched off) so every
+attempt is counted and ``Retry-After`` is honoured. The llama.cpp backend runs one request at a
+time in-process with grammar-constrained JSON decoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from meshdistill.llm.errors import (
+    ItemFailure,
+    LLMAuthError,
+    LLMError,
+    LLMModelNotFoundError,
+    LLMUnavailableError,
+)
+from meshdistill.llm.models import ModelSpec, resolve_model_path
+from meshdistill.llm.retry import backoff_delay, retry_after_seconds
+from meshdistill.llm.structured import schema_label
+
+#: HTTP statuses worth retrying besides 429 and 5xx: request timeout and conflict.
+RETRYABLE_4XX = frozenset({408, 409})
+
+
+@dataclass(frozen=True)
+class Completion:
+    content: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    served_model: str
+    finish_reason: str | None
+    attempts: int
+
+
+class ChatBackend(Protocol):
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        params: dict[str, Any],
+        schema_name: str,
+        schema: dict[str, Any],
+    ) -> Completion: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _Transient(Exception):
+    """A failure worth retrying, with the server's requested wait if it gave one."""
+
+    def __init__(self, problem: str, retry_after_s: float | None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.retry_after_s = retry_after_s
+
+
+def redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+class OpenAIBackend:
+    """Any OpenAI-compatible ``/chat/completions`` endpoint, through the ``openai`` package."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        api_key: str,
+        logger: logging.Logger,
+        rng: random.Random | None = None,
+    ) -> None:
+        import openai
+
+        self._openai = openai
+        self._spec = spec
+        self._secret = api_key
+        self._logger = logger
+        self._rng = rng or random.Random()
+        self._client = openai.AsyncOpenAI(
+            base_url=spec.base_url, api_key=api_key, max_retries=0, timeout=spec.timeout_s
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIBackend(model_id={self._spec.id!r}, base_url={self._spec.base_url!r})"
+
+    def _response_format(self, schema_name: str, schema: dict[str, Any]) -> dict[str, Any]:
+        if self._spec.json_schema_response_format:
+            return {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": schema_label(schema_name),
+                    "schema": schema,
+                    "strict": True,
+                },
+            }
+        return {"type": "json_object"}
+
+    def _where(self) -> str:
+        return f"model '{self._spec.id}' ({self._spec.model} at {self._spec.base_url or 'OpenAI'})"
+
+    def _fatal_for_status(self, exc: Any) -> LLMError | None:
+        status = exc.status_code
+        if status in (401, 403):
+            env = self._spec.api_key_env or "(no api_key_env configured)"
+            return LLMAuthError(
+                f"{self._where()}: the endpoint refused the API key (HTTP {status}); "
+                f"check the environment variable {env}"
+            )
+        if status == 404:
+            body = exc.body if isinstance(exc.body, dict) else {}
+            detail = body.get("error", body) if isinstance(body, dict) else {}
+            code = str(detail.get("code", "")) if isinstance(detail, dict) else ""
+            message = redact(str(exc), self._secret)
+            if "model" in code or "model" in message.lower():
+                return LLMModelNotFoundError(
+                    f"{self._where()}: the endpoint does not serve this model (HTTP 404: {message})"
+                )
+            return LLMError(
+                f"{self._where()}: HTTP 404 for chat/completions; check base_url ({message})"
+            )
+        return None
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        params: dict[str, Any],
+        schema_name: str,
+        schema: dict[str, Any],
+    ) -> Completion:
+        spec = self._spec
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return await self._attempt(messages, params, schema_name, schema, attempts)
+            except _Transient as transient:
+                if attempts > spec.max_retries:
+                    raise LLMUnavailableError(
+                        f"{self._where()}: gave up after {attempts} attempts "
+                        f"(last: {transient.problem})"
+                    ) from None
+                delay = backoff_delay(
+                    attempts - 1, spec.retry_base_delay_s, spec.retry_max_delay_s, self._rng
+                )
+                if transient.retry_after_s is not None:
+                    delay = max(delay, min(transient.retry_after_s, spec.retry_after_cap_s))
+                self._logger.warning(
+                    "%s: %s, retry %d/%d in %.2f s",
+                    self._where(),
+                    transient.problem,
+                    attempts,
+                    spec.max_retries,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def _attempt(
+        self,
+        messages: list[dict[str, str]],
+        params: dict[str, Any],
+        schema_name: str,
+        schema: dict[str, Any],
+        attempts: int,
+    ) -> Completion:
+        openai = self._openai
+        try:
+            # Typed as Any: params are validated config values, not the SDK's TypedDicts.
+            create: Any = self._client.chat.completions.create
+            response = await create(
+                model=self._spec.model,
+                messages=messages,
+                response_format=self._response_format(schema_name, schema),
+                **params,
+            )
+        except openai.APIStatusError as exc:
+            fatal = self._fatal_for_status(exc)
+            if fatal is not None:
+                raise fatal from None
+            status = exc.status_code
+            if status == 429 or status >= 500 or status in RETRYABLE_4XX:
+                raise _Transient(
+                    f"HTTP {status}", retry_after_seconds(exc.response.headers)
+                ) from None
+            raise ItemFailure(
+                f"HTTP {status}: {redact(str(exc), self._secret)}", attempts
+            ) from None
+        except openai.APIConnectionError as exc:  # timeouts and dropped connections
+            raise _Transient(type(exc).__name__, None) from None
+        if not response.choices:
+            raise ItemFailure("the reply has no choices", attempts)
+        choice = response.choices[0]
+        usage = response.usage
+        return Completion(
+            content=choice.message.content,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            served_model=response.model or self._spec.model,
+            finish_reason=choice.finish_reason,
+            attempts=attempts,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+# One loaded model per (file, context, threads) per process; llama.cpp contexts are not
+# thread-safe, so each model has its own lock and serves one request at a time.
+_LLAMA_MODELS: dict[tuple[str, int, int | None], tuple[Any, threading.Lock]] = {}
+_LLAMA_LOAD_LOCK = threading.Lock()
+
+
+def _load_llama(spec: ModelSpec) -> tuple[Any, threading.Lock]:
+    path = resolve_model_path(spec)
+    key = (str(path), spec.n_ctx, spec.n_threads)
+    with _LLAMA_LOAD_LOCK:
+        loaded = _LLAMA_MODELS.get(key)
+        if loaded is None:
+            try:
+                import llama_cpp
+            except ImportError as exc:
+                raise LLMError(
+                    f"model '{spec.id}': provider llama_cpp needs the llama-cpp-python package"
+                ) from exc
+            model = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=spec.n_ctx,
+                n_threads=spec.n_threads,
+                seed=0,
+                verbose=False,
+            )
+            loaded = (model, threading.Lock())
+            _LLAMA_MODELS[key] = loaded
+        return loaded
+
+
+class LlamaCppBackend:
+    """In-process llama.cpp on a GGUF file; JSON constrained by a grammar built from the schema."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self._spec = spec
+
+    def _complete_sync(
+        self, messages: list[dict[str, str]], params: dict[str, Any], schema: dict[str, Any]
+    ) -> Completion:
+        model, lock = _load_llama(self._spec)
+        with lock:
+            try:
+                reply = model.create_chat_completion(
+                    messages=messages,
+                    response_format={"type": "json_object", "schema": schema},
+                    **params,
+                )
+            except ValueError as exc:  # e.g. prompt longer than n_ctx
+                raise ItemFailure(f"llama.cpp rejected the request: {exc}", 1) from exc
+        choice = reply["choices"][0]
+        usage = reply.get("usage") or {}
+        return Completion(
+            content=choice["message"].get("content"),
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            served_model=self._spec.model,
+            finish_reason=choice.get("finish_reason"),
+            attempts=1,
+        )
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        params: dict[str, Any],
+        schema_name: str,
+        schema: dict[str, Any],
+    ) -> Completion:
+        return await asyncio.to_thread(self._complete_sync, messages, params, schema)
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,116 @@
+"""Persistent request cache: answered requests are never paid for twice.
+
+SQLite in WAL mode with a busy timeout, so several Snakemake jobs (processes) can read and write
+one file at once. Every answer is committed as it arrives, so a killed run keeps everything it
+was told. WAL needs a local file system (not NFS); put the cache on local disk.
+
+Replies that failed validation are kept in a separate table for inspection only: they are never
+served as answers, so a later run (better prompt or model) asks again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+#: Seconds a writer waits for another process's lock before SQLite gives up.
+DEFAULT_BUSY_TIMEOUT_S = 60.0
+
+#: Bump when the key recipe changes so old entries can never be mistaken for new ones.
+KEY_FORMAT_VERSION = 1
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def request_key(
+    identity: Mapping[str, Any],
+    messages: Sequence[Mapping[str, Any]],
+    params: Mapping[str, Any],
+    schema: Mapping[str, Any] | None,
+) -> str:
+    """SHA-256 hex of the canonical JSON of everything that determines the reply."""
+    payload = {
+        "format": KEY_FORMAT_VERSION,
+        "identity": dict(identity),
+        "messages": [dict(m) for m in messages],
+        "params": dict(params),
+        "schema": dict(schema) if schema is not None else None,
+    }
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+class RequestCache:
+    """Key -> JSON answer store, safe across threads and processes."""
+
+    def __init__(self, path: str | Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # Autocommit (isolation_level=None): each put is its own durable transaction.
+        self._conn = sqlite3.connect(
+            str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL survives a killed process; only a power cut may lose the last commits.
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        )
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS failed_replies ( key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        )
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def put(self, key: str, value: Mapping[str, Any]) -> None:
+        text = canonical_json(value)
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO answers (key, value) VALUES (?, ?)", (key, text)
+            )
+
+    def contains(self, key: str) -> bool:
+        with self._lock:
+            row = self._conn.execute("SELECT 1 FROM answers WHERE key = ?", (key,)).fetchone()
+        return row is not None
+
+    def put_failed(self, key: str, value: Mapping[str, Any]) -> None:
+        """Keep an invalid reply for inspection; :meth:`get` never returns it."""
+        text = canonical_json(value)
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO failed_replies (key, value) VALUES (?, ?)", (key, text)
+            )
+
+    def get_failed(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT value FROM failed_replies WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def __len__(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT COUNT(*) FROM answers").fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> RequestCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

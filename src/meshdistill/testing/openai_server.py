@@ -1,0 +1,350 @@
+"""A local OpenAI-compatible chat-completions server for tests and benchmarks.
+
+Serves ``POST /v1/chat/completions`` and ``GET /v1/models`` on 127.0.0.1 with real response
+JSON, so the real ``openai`` client can be driven against it. It can add latency, demand an API
+key, serve only some models, inject faults (429 with ``Retry-After``, 5xx, dropped connections,
+invalid JSON) and counts what it saw: requests, requests per message hash, and the most requests
+ever in flight at once.
+
+Run standalone (used by the benchmark so the server does not share the client's interpreter)::
+
+    python -m meshdistill.testing.openai_server --latency 0.2
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import json
+import math
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Responder = Callable[[dict[str, Any]], str]
+FaultPicker = Callable[[int, dict[str, Any]], str | None]
+
+#: Fault names understood in ``faults``: HTTP statuses "429", "500", "502", "503", plus
+#: "drop" (close the connection without answering), "invalid_json" (a reply that is not
+#: JSON) and "ok" (no fault; a placeholder to fault a later request).
+FAULTS = ("429", "500", "502", "503", "drop", "invalid_json", "ok")
+
+#: Characters per reported token in the ``usage`` block (a rough English average).
+CHARS_PER_TOKEN = 4
+#: Seconds an idle keep-alive connection is held before its thread gives up.
+IDLE_CONNECTION_TIMEOUT_S = 30.0
+#: Pending connections the listening socket queues; must exceed the clients' concurrency.
+LISTEN_BACKLOG = 512
+
+
+def messages_hash(messages: Sequence[Mapping[str, Any]]) -> str:
+    """Hash of a conversation, the unit the server counts repeated requests by."""
+    text = json.dumps(list(messages), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _last_user_text(request: Mapping[str, Any]) -> str:
+    for message in reversed(request.get("messages", [])):
+        if message.get("role") == "user":
+            return str(message.get("content", ""))
+    return ""
+
+
+def _fit(text: str, min_length: int, max_length: int) -> str:
+    while len(text) < min_length:
+        text = f"{text} {text}".strip() or "x" * min_length
+    return text[:max_length]
+
+
+def value_for_schema(schema: Mapping[str, Any], seed_text: str, name: str = "value") -> Any:
+    """A deterministic value satisfying the simple JSON Schemas used by the prompts."""
+    digest = hashlib.sha256(f"{name}:{seed_text}".encode()).hexdigest()
+    if "enum" in schema:
+        options = list(schema["enum"])
+        return options[int(digest, 16) % len(options)]
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        properties: Mapping[str, Any] = schema.get("properties", {})
+        return {
+            key: value_for_schema(sub, seed_text, key) for key, sub in sorted(properties.items())
+        }
+    if kind == "string":
+        snippet = " ".join(seed_text.split())[:120]
+        text = f"What does {snippet} show about {name} ({digest[:8]})?"
+        return _fit(text, int(schema.get("minLength", 0)), int(schema.get("maxLength", 10**6)))
+    if kind in ("integer", "number"):
+        low = int(schema.get("minimum", 0))
+        high = int(schema.get("maximum", low + 100))
+        return low + int(digest, 16) % (high - low + 1)
+    if kind == "boolean":
+        return int(digest, 16) % 2 == 0
+    if kind == "array":
+        count = int(schema.get("minItems", 1))
+        items = schema.get("items", {"type": "string"})
+        return [value_for_schema(items, f"{seed_text}#{i}", name) for i in range(count)]
+    return None
+
+
+def schema_responder(request: Mapping[str, Any]) -> str:
+    """Default responder: JSON matching the request's ``response_format`` schema, derived from
+    the last user message and its hash (so equal requests get equal replies)."""
+    response_format = request.get("response_format") or {}
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    if schema is None:
+        schema = response_format.get("schema") or {
+            "type": "object",
+            "properties": {"answer": {"type": "string"}},
+        }
+    return json.dumps(value_for_schema(schema, _last_user_text(request)), sort_keys=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do
+    server: _Server
+    timeout = IDLE_CONNECTION_TIMEOUT_S
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return None
+
+    def _send_json(
+        self, status: int, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> None:
+        body = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(
+        self, status: int, message: str, code: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        payload = {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+        self._send_json(status, payload, headers)
+
+    def _authorised(self) -> bool:
+        expected = self.server.owner.api_key
+        if expected is None:
+            return True
+        if self.headers.get("Authorization", "") == f"Bearer {expected}":
+            return True
+        self._error(401, "Incorrect API key provided.", "invalid_api_key")
+        return False
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        if self.path.rstrip("/") != "/v1/models":
+            self._error(404, f"no route {self.path}", "not_found")
+            return
+        if not self._authorised():
+            return
+        models = self.server.owner.models or ("test-model",)
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in models]
+        self._send_json(200, {"object": "list", "data": data})
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self._error(404, f"no route {self.path}", "not_found")
+            return
+        owner = self.server.owner
+        try:
+            request = json.loads(raw)
+        except json.JSONDecodeError:
+            self._error(400, "body is not JSON", "invalid_json")
+            return
+        index = owner._arrive(request)
+        try:
+            self._chat(owner, request, index)
+        finally:
+            owner._leave()
+
+    def _chat(self, owner: OpenAITestServer, request: dict[str, Any], index: int) -> None:
+        if not self._authorised():
+            return
+        model = str(request.get("model", ""))
+        if owner.models is not None and model not in owner.models:
+            self._error(404, f"The model '{model}' does not exist", "model_not_found")
+            return
+        fault = owner._fault(index, request)
+        if fault in ("429", "500", "502", "503"):
+            headers = {"Retry-After": f"{owner.retry_after_s:g}"} if fault == "429" else {}
+            self._error(int(fault), f"injected {fault}", f"injected_{fault}", headers)
+            return
+        if owner.latency_s > 0:
+            time.sleep(owner.latency_s)
+        if fault == "drop":
+            self.close_connection = True
+            return
+        content = "this is not JSON {" if fault == "invalid_json" else owner.responder(request)
+        prompt_chars = sum(len(str(m.get("content", ""))) for m in request.get("messages", []))
+        prompt_tokens = math.ceil(prompt_chars / CHARS_PER_TOKEN)
+        completion_tokens = math.ceil(len(content) / CHARS_PER_TOKEN)
+        owner._answered()
+        self._send_json(
+            200,
+            {
+                "id": f"chatcmpl-{index}",
+                "object": "chat.completion",
+                "created": 0,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            },
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
+    owner: OpenAITestServer
+
+
+class OpenAITestServer:
+    """Context manager running the server on a background thread; ``base_url`` ends in /v1."""
+
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        latency_s: float = 0.0,
+        api_key: str | None = None,
+        models: Iterable[str] | None = None,
+        faults: Sequence[str] = (),
+        fault_picker: FaultPicker | None = None,
+        retry_after_s: float = 1.0,
+        port: int = 0,
+    ) -> None:
+        unknown = [f for f in faults if f not in FAULTS]
+        if unknown:
+            raise ValueError(f"unknown fault(s) {unknown}; known: {', '.join(FAULTS)}")
+        self.responder: Responder = responder or schema_responder
+        self.latency_s = latency_s
+        self.api_key = api_key
+        self.models = tuple(models) if models is not None else None
+        self.faults = tuple(faults)
+        self.fault_picker = fault_picker
+        self.retry_after_s = retry_after_s
+        self._port = port
+        self._lock = threading.Lock()
+        self.total_requests = 0
+        self.answered = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.per_hash: collections.Counter[str] = collections.Counter()
+        self.arrival_times: list[float] = []
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- counters -----------------------------------------------------------------------
+    def _arrive(self, request: Mapping[str, Any]) -> int:
+        with self._lock:
+            index = self.total_requests
+            self.total_requests += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.per_hash[messages_hash(request.get("messages", []))] += 1
+            self.arrival_times.append(time.monotonic())
+            return index
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def _answered(self) -> None:
+        with self._lock:
+            self.answered += 1
+
+    def _fault(self, index: int, request: dict[str, Any]) -> str | None:
+        if self.fault_picker is not None:
+            picked = self.fault_picker(index, request)
+            if picked is not None:
+                return picked
+        if index < len(self.faults) and self.faults[index] != "ok":
+            return self.faults[index]
+        return None
+
+    def count_for(self, messages: Sequence[Mapping[str, Any]]) -> int:
+        """How many times this exact conversation was requested."""
+        with self._lock:
+            return self.per_hash[messages_hash(messages)]
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "total_requests": self.total_requests,
+                "answered": self.answered,
+                "max_in_flight": self.max_in_flight,
+                "distinct_conversations": len(self.per_hash),
+            }
+
+    # --- lifecycle ----------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("server not started")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> OpenAITestServer:
+        httpd = _Server(("127.0.0.1", self._port), _Handler)
+        httpd.owner = self
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> OpenAITestServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
+    parser.add_argument("--api-key", default=None)
+    args = parser.parse_args(argv)
+    with OpenAITestServer(latency_s=args.latency, api_key=args.api_key, port=args.port) as server:
+        # The first line tells a parent process where to connect.
+        print(server.base_url, flush=True)
+        try:
+            for line in sys.stdin:
+                if line.strip() == "stats":
+                    print(json.dumps(server.stats(), sort_keys=True), flush=True)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
