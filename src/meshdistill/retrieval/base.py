@@ -1,0 +1,44 @@
+"""What every retriever returns and the one method the scoring stage calls."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class RetrievedDocument:
+    """One context document for a question.
+
+    ``rank`` is 1-based. ``score`` is the retriever's own relevance value: the BM25 score
+    offline, ``1 / rank`` online (PubMed returns an order but no score).
+    """
+
+    pmid: str
+    rank: int
+    score: float
+    mesh_uis: tuple[str, ...]
+    title: str
+    text: str
+
+    def to_record(self) -> dict[str, Any]:
+        """The ``retrieved_document`` object of ``schemas/common.schema.json``."""
+        return {
+            "pmid": self.pmid,
+            "rank": self.rank,
+            "score": self.score,
+            "mesh_uis": list(self.mesh_uis),
+        }
+
+    def to_context(self) -> dict[str, str]:
+        """The context entry of ``schemas/pair_record.schema.json``."""
+        return {"pmid": self.pmid, "title": self.title, "text": self.text}
+
+
+class Retriever(Protocol):
+    def search(
+        self, query: str, k: int, exclude_pmids: Collection[str]
+    ) -> list[RetrievedDocument]:
+        """Return at most ``k`` documents, best first, none of them in ``exclude_pmids``."""
+        ...
