@@ -1,0 +1,21 @@
+rule abstracts:
+    """Articles for one descriptor, from the local corpus or from PubMed (Entrez)."""
+    input:
+        corpus=abstracts_source_files,
+        mesh=config["mesh"]["source"],
+    output:
+        "results/abstracts/{ui}.jsonl",
+    params:
+        descriptor=descriptor_info,
+        settings=per_descriptor("abstracts"),
+        mesh_cache=config["mesh"].get("cache_dir", "cache/mesh"),
+    resources:
+        ncbi_connections=lambda wildcards: int(
+            cfg.section_for(config, "abstracts", wildcards.ui)["source"] == "entrez"
+        ),
+    log:
+        "logs/abstracts/{ui}.log",
+    conda:
+        "../envs/pubmed.yaml"
+    script:
+        "../scripts/abstracts.py"

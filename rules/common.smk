@@ -1,0 +1,111 @@
+# Helpers shared by the rules: config validation, descriptor selection and per-descriptor params.
+# Everything here runs when the workflow is parsed, so a bad config or an unknown descriptor stops
+# the run before any job starts (and a dry-run never calls a model or the network).
+
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from meshdistill.errors import MeshDistillError
+from meshdistill import settings as cfg
+from meshdistill.workflow import resolve_targets
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+try:
+    cfg.check_references(config)
+    TARGETS = resolve_targets(config)
+except MeshDistillError as error:
+    raise WorkflowError(f"meshdistill: {error}") from None
+
+DESCRIPTOR_UIS = [target.ui for target in TARGETS]
+
+
+wildcard_constraints:
+    ui=r"D[0-9]{6,9}",
+
+
+def dataset_outputs():
+    return multiext(
+        "results/dataset/",
+        "sft.jsonl",
+        "preference.jsonl",
+        "dataset.parquet",
+        "card.md",
+        "stats.json",
+    )
+
+
+def per_descriptor(section):
+    """Params callable: the settings of `section` that apply to one descriptor (with overrides),
+    so changing one descriptor's setting reruns only that branch."""
+
+    def settings(wildcards):
+        return cfg.section_for(config, section, wildcards.ui)
+
+    return settings
+
+
+def descriptor_info(wildcards):
+    return TARGETS_BY_UI[wildcards.ui]
+
+
+TARGETS_BY_UI = {target.ui: target.to_dict() for target in TARGETS}
+
+
+def role_prompt_files(*roles):
+    files = []
+    for role in roles:
+        if role == "generators":
+            files.extend(generator["prompt"] for generator in config["generators"])
+        else:
+            files.append(config[role]["prompt"])
+    return files
+
+
+def models_for(*roles):
+    """The model specs a rule needs (their settings are params, so changing one reruns it)."""
+    ids = set()
+    for role in roles:
+        if role == "generators":
+            ids.update(generator["model"] for generator in config["generators"])
+        else:
+            ids.add(config[role]["model"])
+    return {model_id: config["models"][model_id] for model_id in sorted(ids)}
+
+
+def llm_threads(*roles):
+    """In-process llama.cpp models use CPU threads; remote endpoints need one thread."""
+    threads = 1
+    for spec in models_for(*roles).values():
+        if spec["provider"] == "llama_cpp":
+            threads = max(threads, spec.get("n_threads") or 1)
+    return threads
+
+
+def llm_slots(*roles):
+    """Requests in flight this job may open: limited globally with --resources llm_slots=N."""
+    return max(spec.get("max_concurrency", 1) for spec in models_for(*roles).values())
+
+
+def abstracts_source_files(wildcards):
+    settings = cfg.section_for(config, "abstracts", wildcards.ui)
+    if settings["source"] == "local":
+        return settings["local"]["paths"]
+    return []
+
+
+def retrieval_index():
+    if config["retrieval"]["method"] == "bm25":
+        return "results/index/bm25"
+    return []
+
+
+def descriptor_config_hash(ui):
+    return cfg.config_hash(cfg.descriptor_config(config, ui))
+
+
+def settings_summary():
+    return cfg.settings_summary(config)

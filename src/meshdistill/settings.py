@@ -1,0 +1,146 @@
+"""Workflow configuration helpers: cross-checks the schema cannot express, per-descriptor
+effective settings, and the config hash carried in provenance."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from meshdistill.errors import ConfigError
+
+# Sections a descriptor may override; each one is deep-merged over the global section.
+OVERRIDABLE_SECTIONS = ("abstracts", "selection", "retrieval")
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``base`` with ``override`` merged in recursively (override wins)."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def section_for(config: Mapping[str, Any], section: str, ui: str) -> dict[str, Any]:
+    """The settings of ``section`` that apply to descriptor ``ui`` (global + its override)."""
+    base = config.get(section) or {}
+    override = ((config.get("descriptors") or {}).get("overrides") or {}).get(ui) or {}
+    return deep_merge(base, override.get(section) or {})
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def config_hash(settings: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of the settings that shaped a record."""
+    return hashlib.sha256(canonical_json(settings).encode("utf-8")).hexdigest()
+
+
+def check_references(config: Mapping[str, Any], workdir: str | Path = ".") -> None:
+    """Checks across settings that JSON Schema cannot express; raises ConfigError naming them."""
+    root = Path(workdir)
+    models = config.get("models") or {}
+    roles: list[tuple[str, Mapping[str, Any]]] = [
+        (f"generators[{i}]", g) for i, g in enumerate(config.get("generators") or [])
+    ]
+    roles += [("judge", config["judge"]), ("answerer", config["answerer"])]
+    seen_ids: set[str] = set()
+    for where, role in roles:
+        if role["model"] not in models:
+            known = ", ".join(sorted(models)) or "none"
+            raise ConfigError(f"{where}.model", f"'{role['model']}' is not a key of 'models' ({known})")
+        if not (root / role["prompt"]).is_file():
+            raise ConfigError(f"{where}.prompt", f"prompt file '{role['prompt']}' does not exist")
+        if where.startswith("generators"):
+            if role["id"] in seen_ids:
+                raise ConfigError(f"{where}.id", f"duplicate generator id '{role['id']}'")
+            seen_ids.add(role["id"])
+    for model_id, spec in models.items():
+        if spec["provider"] == "openai":
+            for key in ("base_url", "model"):
+                if not spec.get(key):
+                    raise ConfigError(f"models.{model_id}.{key}", "required for provider 'openai'")
+    for key in ("preference_prompt",):
+        value = (config.get("dataset") or {}).get(key)
+        if value and not (root / value).is_file():
+            raise ConfigError(f"dataset.{key}", f"file '{value}' does not exist")
+    sources = [config["mesh"]["source"]]
+    for path in sources:
+        if not (root / path).is_file():
+            raise ConfigError("mesh.source", f"file '{path}' does not exist")
+    if config["abstracts"]["source"] == "local":
+        for path in config["abstracts"]["local"]["paths"]:
+            if not (root / path).exists():
+                raise ConfigError("abstracts.local.paths", f"corpus file '{path}' does not exist")
+    if config["retrieval"]["method"] == "bm25":
+        for path in config["retrieval"].get("corpus") or []:
+            if not (root / path).exists():
+                raise ConfigError("retrieval.corpus", f"corpus file '{path}' does not exist")
+        if not config["retrieval"].get("corpus"):
+            raise ConfigError("retrieval.corpus", "bm25 retrieval needs at least one corpus file")
+    selection = config.get("selection") or {}
+    if selection.get("hierarchy_weight", 0) + selection.get("self_eval_weight", 0) <= 0:
+        raise ConfigError("selection.hierarchy_weight", "the score weights must not both be 0")
+
+
+def _prompt_refs(config: Mapping[str, Any], roles: list[Mapping[str, Any]]) -> list[dict[str, str]]:
+    return [{"path": role["prompt"], "sha256": file_sha256(role["prompt"])} for role in roles]
+
+
+def descriptor_config(config: Mapping[str, Any], ui: str) -> dict[str, Any]:
+    """Every setting that shapes the records of descriptor ``ui`` (prompt files by content)."""
+    roles = [*config["generators"], config["judge"], config["answerer"]]
+    model_ids = sorted({role["model"] for role in roles})
+    return {
+        "abstracts": section_for(config, "abstracts", ui),
+        "generators": config["generators"],
+        "judge": config["judge"],
+        "answerer": config["answerer"],
+        "models": {model_id: config["models"][model_id] for model_id in model_ids},
+        "prompts": _prompt_refs(config, roles),
+        "retrieval": section_for(config, "retrieval", ui),
+        "scoring": config["scoring"],
+        "selection": section_for(config, "selection", ui),
+        "mesh_source": config["mesh"]["source"],
+    }
+
+
+def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the dataset card reports about how the dataset was built (no secrets: key *names* only)."""
+    roles = {f"generator:{g['id']}": g for g in config["generators"]}
+    roles["judge"] = config["judge"]
+    roles["answerer"] = config["answerer"]
+    return {
+        "mesh_source": config["mesh"]["source"],
+        "descriptors": config["descriptors"],
+        "abstracts": config["abstracts"],
+        "roles": {
+            name: {
+                "model": role["model"],
+                "prompt": role["prompt"],
+                "prompt_sha256": file_sha256(role["prompt"]),
+                "params": role.get("params") or {},
+            }
+            for name, role in roles.items()
+        },
+        "models": config["models"],
+        "retrieval": config["retrieval"],
+        "scoring": config["scoring"],
+        "selection": config["selection"],
+        "llm": {k: v for k, v in config["llm"].items() if k != "cache_path"},
+    }

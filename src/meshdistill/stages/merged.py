@@ -1,0 +1,78 @@
+"""Stage 5: merge every descriptor's pairs into one dataset with card, stats and plots."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from meshdistill.dataset import write_dataset
+from meshdistill.dedup import NearDuplicateFilter
+from meshdistill.jsonl import read_jsonl
+from meshdistill.stages.filtered import dedup_filter
+
+
+def usage_rows(
+    questions: Sequence[str], scored: Sequence[str], pairs: Sequence[str]
+) -> Iterator[dict[str, Any]]:
+    """Tokens of every LLM call behind the dataset, by stage, descriptor and model."""
+
+    def row(stage: str, descriptor_ui: str, call: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "stage": stage,
+            "descriptor_ui": descriptor_ui,
+            "model": call["model"],
+            "prompt_tokens": call["usage"]["prompt_tokens"],
+            "completion_tokens": call["usage"]["completion_tokens"],
+        }
+
+    for path in questions:
+        for record in read_jsonl(path):
+            yield row("questions", record["descriptor_ui"], record["generation"])
+    for path in scored:
+        for record in read_jsonl(path):
+            if record.get("judge"):
+                yield row("judge", record["descriptor_ui"], record["judge"])
+    for path in pairs:
+        for record in read_jsonl(path):
+            yield row("answers", record["descriptor"]["ui"], record["answer"]["generation"])
+
+
+def prices(models: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    return {
+        model_id: {
+            "input_per_mtok": float(spec.get("price_input_per_mtok", 0.0)),
+            "output_per_mtok": float(spec.get("price_output_per_mtok", 0.0)),
+        }
+        for model_id, spec in sorted(models.items())
+    }
+
+
+def run(
+    *, pairs_paths: Sequence[str], dropped_paths: Sequence[str], questions_paths: Sequence[str],
+    scored_paths: Sequence[str], out_dir: str, plots_dir: str,
+    descriptors: Mapping[str, Mapping[str, Any]], dataset: Mapping[str, Any],
+    selection: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]],
+    summary: Mapping[str, Any], logger: logging.Logger,
+) -> dict[str, Any]:
+    pairs = [record for path in sorted(pairs_paths) for record in read_jsonl(path)]
+    dropped = [record for path in sorted(dropped_paths) for record in read_jsonl(path)]
+    usage = list(usage_rows(questions_paths, scored_paths, pairs_paths))
+    cross: NearDuplicateFilter = dedup_filter(selection)
+    stats = write_dataset(
+        pairs,
+        dropped,
+        usage,
+        Path(out_dir),
+        descriptors=descriptors,
+        settings_summary=summary,
+        prices=prices(models),
+        cross_descriptor_dedup=cross,
+        plots_dir=Path(plots_dir),
+        system_prompt=dataset.get("system_prompt"),
+        include_context=bool(dataset.get("include_context_in_sft", True)),
+        preference_instruction=Path(dataset["preference_prompt"]).read_text(encoding="utf-8"),
+    )
+    logger.info("dataset: %s", {k: stats[k] for k in sorted(stats) if k.endswith("count")})
+    return stats

@@ -1,0 +1,120 @@
+"""Stage 3: retrieve context for every question and score it.
+
+The knowledge-hierarchy score compares the source abstract's MeSH headings with each retrieved
+document's headings (set-to-set similarity) and averages over the top-k documents, as the paper's
+scorer does; all four measures are recorded, the configured one drives selection. The judge model
+adds a self-evaluation score; both combine with the configured weights.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from meshdistill.jsonl import read_jsonl, write_jsonl
+from meshdistill.llm.service import LLMRequest
+from meshdistill.mesh import MEASURES, InformationContent, MeshTree, SimilarityScorer
+from meshdistill.records import Article
+from meshdistill.retrieval import BM25Retriever, RetrievedDocument, Retriever
+from meshdistill.selection import SelectionSettings, combined_score, self_eval_score
+from meshdistill.stages.llm_roles import Role, call_record, run_role_requests
+from meshdistill.stages.retrieval_setup import open_retriever
+
+SCORED_SCHEMA = "scored_record.schema.json"
+
+
+def information_content(
+    kind: str, tree: MeshTree, retriever: Retriever, logger: logging.Logger
+) -> InformationContent:
+    if kind == "intrinsic":
+        return InformationContent.intrinsic(tree)
+    if isinstance(retriever, BM25Retriever):
+        annotations = [list(doc.mesh_uis) for doc in retriever.documents]
+        logger.info("corpus information content from %d indexed documents", len(annotations))
+        return InformationContent.from_corpus(tree, annotations)
+    raise ValueError(
+        "scoring.information_content 'corpus' needs retrieval.method 'bm25' (a local corpus)"
+    )
+
+
+def selection_settings(selection: Mapping[str, Any]) -> SelectionSettings:
+    return SelectionSettings(**{k: v for k, v in selection.items() if k != "dedup"})
+
+
+def hierarchy_scores(
+    scorers: Mapping[str, SimilarityScorer], source_uis: Sequence[str],
+    documents: Sequence[RetrievedDocument], set_method: str,
+) -> dict[str, float]:
+    retrieved = [list(doc.mesh_uis) for doc in documents]
+    return {
+        measure: round(scorer.retrieval_score(source_uis, retrieved, method=set_method), 12)
+        for measure, scorer in scorers.items()
+    }
+
+
+def run(
+    *, descriptor: Mapping[str, Any], questions_path: str, abstracts_path: str,
+    index_dir: str | None, retrieval: Mapping[str, Any], scoring: Mapping[str, Any],
+    selection: Mapping[str, Any], judge: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]],
+    llm: Mapping[str, Any], mesh_source: str, mesh_cache: str, entrez: Mapping[str, Any],
+    threads: int | None, output: str, logger: logging.Logger,
+) -> int:
+    questions = list(read_jsonl(questions_path))
+    sources = {a.pmid: a for a in (Article.from_dict(r) for r in read_jsonl(abstracts_path))}
+    tree = MeshTree.load(mesh_source, cache_dir=mesh_cache)
+    retriever = open_retriever(retrieval, index_dir, entrez, logger)
+    ic = information_content(scoring["information_content"], tree, retriever, logger)
+    scorers = {measure: SimilarityScorer(tree, ic, measure) for measure in MEASURES}
+    measure = scoring["measure"]
+    k = int(retrieval["k"])
+
+    judge_role = Role.from_config("judge", judge)
+    retrieved: dict[int, list[RetrievedDocument]] = {}
+    by_model: dict[str, list[LLMRequest]] = defaultdict(list)
+    for index, record in enumerate(questions):
+        if record["question"] is None:
+            continue
+        source = sources[record["pmid"]]
+        retrieved[index] = retriever.search(record["question"], k, exclude_pmids={source.pmid})
+        by_model[judge_role.model_id].append(
+            judge_role.request(str(index), abstract=source.abstract, question=record["question"])
+        )
+    judged = run_role_requests(
+        by_model, models, llm, stage="judge", descriptor=descriptor["ui"], threads=threads,
+        logger=logger,
+    )
+
+    weights = selection_settings(selection)
+    scored = []
+    for index, record in enumerate(questions):
+        out = dict(record, retrieval=None, judge=None, scores=None)
+        if index in retrieved:
+            documents = retrieved[index]
+            by_measure = hierarchy_scores(
+                scorers, sources[record["pmid"]].heading_uis, documents, scoring["set_method"]
+            )
+            result = judged[str(index)]
+            self_eval = result.value
+            self_eval_value = self_eval_score(self_eval)
+            out["retrieval"] = {
+                "method": retrieval["method"],
+                "k": k,
+                "documents": [
+                    {"pmid": d.pmid, "rank": d.rank, "score": round(float(d.score), 6),
+                     "mesh_uis": list(d.mesh_uis)}
+                    for d in documents
+                ],
+            }
+            out["judge"] = call_record(result, judge_role)
+            out["scores"] = {
+                "hierarchy": by_measure[measure],
+                "hierarchy_measure": measure,
+                "hierarchy_by_measure": by_measure,
+                "self_eval": self_eval,
+                "self_eval_score": self_eval_value,
+                "combined": round(combined_score(by_measure[measure], self_eval_value, weights), 12),
+            }
+        scored.append(out)
+    return write_jsonl(output, scored, SCORED_SCHEMA)
