@@ -1,0 +1,156 @@
+"""Read local corpora (PubMed XML, MEDLINE text, JSONL, Parquet) into one record stream.
+
+Every source goes through the same steps: parse, map heading names to UIs where a source gives
+names only, then skip (and count) records without abstract or MeSH headings. The counts live in
+a :class:`CorpusReport` that the workflow writes next to its output.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshdistill.errors import ConfigError, InputError
+from meshdistill.pubmed.filtering import NameToUi, SkipReason, map_heading_names, skip_reason
+from meshdistill.pubmed.medline import iter_medline
+from meshdistill.pubmed.records_io import iter_jsonl, iter_parquet
+from meshdistill.pubmed.xml import iter_pubmed_xml
+from meshdistill.records import Article
+
+FORMATS = ("pubmed_xml", "medline", "jsonl", "parquet")
+
+# Suffix -> format, checked longest first so ".xml.gz" wins over ".gz".
+_SUFFIX_FORMATS: tuple[tuple[str, str], ...] = (
+    (".xml.gz", "pubmed_xml"),
+    (".xml", "pubmed_xml"),
+    (".medline.gz", "medline"),
+    (".nbib.gz", "medline"),
+    (".txt.gz", "medline"),
+    (".medline", "medline"),
+    (".nbib", "medline"),
+    (".txt", "medline"),
+    (".jsonl.gz", "jsonl"),
+    (".jsonl", "jsonl"),
+    (".parquet", "parquet"),
+)
+
+_READERS: dict[str, Callable[[Path], Iterator[Article]]] = {
+    "pubmed_xml": iter_pubmed_xml,
+    "medline": iter_medline,
+    "jsonl": iter_jsonl,
+    "parquet": iter_parquet,
+}
+
+
+@dataclass
+class CorpusReport:
+    """What happened to the records of a corpus read; all counts are records, not files."""
+
+    read: int = 0
+    kept: int = 0
+    skipped_no_abstract: int = 0
+    skipped_no_mesh: int = 0
+    unmapped_names: Counter[str] = field(default_factory=Counter)
+    mapped_headings: int = 0
+    duplicates_replaced: int = 0
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return self.skipped_no_abstract + self.skipped_no_mesh
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary; unmapped names sorted by count then name for stable output."""
+        unmapped = sorted(self.unmapped_names.items(), key=lambda item: (-item[1], item[0]))
+        return {
+            "read": self.read,
+            "kept": self.kept,
+            "skipped_no_abstract": self.skipped_no_abstract,
+            "skipped_no_mesh": self.skipped_no_mesh,
+            "mapped_headings": self.mapped_headings,
+            "duplicates_replaced": self.duplicates_replaced,
+            "unmapped_heading_names": {name: count for name, count in unmapped},
+            "unmapped_heading_total": sum(self.unmapped_names.values()),
+            "files": list(self.files),
+        }
+
+
+def detect_format(path: str | Path) -> str:
+    """The corpus format implied by a file name; raises InputError for an unknown suffix."""
+    name = Path(path).name.lower()
+    for suffix, fmt in _SUFFIX_FORMATS:
+        if name.endswith(suffix):
+            return fmt
+    known = ", ".join(suffix for suffix, _ in _SUFFIX_FORMATS)
+    raise InputError(str(path), f"cannot tell the corpus format from the name (known: {known})")
+
+
+def _reader_for(path: Path, fmt: str) -> Callable[[Path], Iterator[Article]]:
+    if fmt == "auto":
+        return _READERS[detect_format(path)]
+    if fmt not in _READERS:
+        raise ConfigError("corpus format", f"'{fmt}' is not one of auto, {', '.join(FORMATS)}")
+    return _READERS[fmt]
+
+
+def iter_corpus(
+    paths: Sequence[str | Path],
+    fmt: str = "auto",
+    name_to_ui: NameToUi | None = None,
+    report: CorpusReport | None = None,
+) -> Iterator[Article]:
+    """Stream the usable articles of ``paths`` in file order, then record order.
+
+    ``fmt`` is ``auto`` (by suffix: .xml/.xml.gz, .txt/.medline/.nbib, .jsonl, .parquet) or one
+    of :data:`FORMATS` for every file. Headings without a UI are mapped with ``name_to_ui``
+    (names it cannot map are counted in ``report.unmapped_names`` and the heading dropped).
+    Records without abstract text or without any mapped heading are skipped and counted
+    (names are only mapped, and unmapped ones counted, for records that have an abstract).
+    Duplicate PMIDs are not removed here (that needs memory); :func:`load_corpus` does it.
+    """
+    report = report if report is not None else CorpusReport()
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    readers = [(Path(p), _reader_for(Path(p), fmt)) for p in paths]  # fail on format up front
+    for path, reader in readers:
+        report.files.append(str(path))
+        for article in reader(path):
+            report.read += 1
+            # Abstract first: names of records skipped anyway should not count as unmapped.
+            if skip_reason(article) is SkipReason.NO_ABSTRACT:
+                report.skipped_no_abstract += 1
+                continue
+            missing_ui = sum(1 for h in article.mesh_headings if not h.ui)
+            if missing_ui:
+                unmapped_before = sum(report.unmapped_names.values())
+                article = map_heading_names(article, name_to_ui, report.unmapped_names)
+                newly_unmapped = sum(report.unmapped_names.values()) - unmapped_before
+                report.mapped_headings += missing_ui - newly_unmapped
+            if skip_reason(article) is SkipReason.NO_MESH:
+                report.skipped_no_mesh += 1
+                continue
+            report.kept += 1
+            yield article
+
+
+def load_corpus(
+    paths: Sequence[str | Path],
+    fmt: str = "auto",
+    name_to_ui: NameToUi | None = None,
+) -> tuple[list[Article], CorpusReport]:
+    """Read a whole corpus into memory, keeping one record per PMID.
+
+    When a PMID appears more than once (a baseline file followed by update files) the later
+    version wins but keeps the position of the first, so the order stays stable.
+    """
+    report = CorpusReport()
+    by_pmid: dict[str, Article] = {}
+    for article in iter_corpus(paths, fmt=fmt, name_to_ui=name_to_ui, report=report):
+        if article.pmid in by_pmid:
+            report.duplicates_replaced += 1
+        by_pmid[article.pmid] = article
+    report.kept = len(by_pmid)
+    return list(by_pmid.values()), report

@@ -1,0 +1,63 @@
+"""A directory of raw E-utilities replies, so a rerun does not ask NCBI again.
+
+Each reply is stored under a SHA-256 of the utility and its parameters, without the e-mail,
+API key and tool name (they do not change the answer and must never be written to disk).
+Files are written to a temporary name and renamed, so a crash or a parallel job never leaves
+a half-written reply behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+# Parameters that identify the caller rather than the request.
+IDENTITY_PARAMS = frozenset({"email", "api_key", "tool"})
+
+
+def cache_key(utility: str, params: Mapping[str, object]) -> str:
+    kept = {k: str(v) for k, v in params.items() if k not in IDENTITY_PARAMS and v is not None}
+    blob = json.dumps({"utility": utility, "params": kept}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.xml"
+
+    def get(self, utility: str, params: Mapping[str, object]) -> bytes | None:
+        try:
+            return self._path(cache_key(utility, params)).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def put(self, utility: str, params: Mapping[str, object], body: bytes) -> None:
+        key = cache_key(utility, params)
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(body)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        # A readable note of what the reply answers helps when inspecting the cache by hand.
+        note = {k: str(v) for k, v in sorted(params.items()) if k not in IDENTITY_PARAMS}
+        note_path = path.with_suffix(".json")
+        if not note_path.exists():
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"utility": utility, "params": note}, handle, sort_keys=True)
+            os.replace(tmp, note_path)
+
+    def discard(self, utility: str, params: Mapping[str, object]) -> None:
+        self._path(cache_key(utility, params)).unlink(missing_ok=True)
