@@ -1,7 +1,8 @@
 """Integer-indexed, per-category view of a MeshTree, shared by information content and scoring.
 
 The similarity measures work one top-level category at a time: within category ``c`` a
-descriptor's ancestors are the descriptors owning a prefix of one of its ``c`` tree numbers.
+descriptor's ancestors are the closure over its parent links in ``c`` (``MeshTree.ancestors``
+with ``category=c``).
 This index computes those ancestor sets once for every descriptor, as integer ids (positions in
 ``tree.uis``), so that scoring never walks the tree again.
 """
@@ -29,20 +30,15 @@ class CategoryHierarchy:
         for index, ui in enumerate(self.uis):
             record = tree.record(ui)
             self.categories_of.append(record.categories)
-            found: dict[str, set[int]] = {}
             paths: dict[str, list[tuple[str, ...]]] = {}
             for tree_number in record.tree_numbers:
-                category = category_of(tree_number)
-                parts = tuple(tree_number.split(TREE_NUMBER_SEPARATOR))
-                paths.setdefault(category, []).append(parts)
-                members = found.setdefault(category, {index})
-                for end in range(1, len(parts)):
-                    owner = tree.ui_for_tree_number_or_none(TREE_NUMBER_SEPARATOR.join(parts[:end]))
-                    if owner is not None:
-                        members.add(self.id_of[owner])
-            for category, members in found.items():
-                self.ancestors[category][index] = frozenset(members)
-                self.paths[category][index] = tuple(paths[category])
+                paths.setdefault(category_of(tree_number), []).append(
+                    tuple(tree_number.split(TREE_NUMBER_SEPARATOR))
+                )
+            for category, category_paths in paths.items():
+                above = tree.ancestors(ui, include_self=True, category=category)
+                self.ancestors[category][index] = frozenset(self.id_of[a] for a in above)
+                self.paths[category][index] = tuple(category_paths)
 
     def members(self, category: str) -> list[int]:
         """Ids of descriptors with at least one tree number in ``category``, ascending."""

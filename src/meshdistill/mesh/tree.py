@@ -1,16 +1,17 @@
 """The MeSH hierarchy: one table of descriptors with look-ups and tree navigation.
 
 Descriptors form a polyhierarchy: one descriptor may own several tree numbers, in several
-branches and categories. Ancestors and descendants are taken over all of them. Navigation goes
-through tree numbers (a prefix names an ancestor), so nothing is precomputed beyond three
-dictionaries and a sorted list of tree numbers; building the tree stays well under a second on
-the full MeSH.
+branches and categories. A descriptor's parents are the owners of its tree numbers' parents;
+ancestors and descendants are the closures over those links (so they follow every place a
+descriptor appears). The lowest common ancestors and subtrees are read off tree numbers
+directly. Loading builds only three dictionaries and a sorted list of tree numbers (the child
+index waits for first use), so a cached full MeSH loads in a fraction of a second.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from meshdistill.errors import ConfigError, InputError, UnknownDescriptorError
@@ -40,6 +41,7 @@ class MeshTree:
         self._uis = tuple(sorted(self._records))
         self._sorted_tree_numbers = sorted(self._ui_by_tree_number)
         self._ui_by_name = self._build_name_index()
+        self._children: dict[str, tuple[tuple[str, str], ...]] | None = None
 
     def _add(self, record: DescriptorRecord) -> None:
         if not record.ui or not record.name:
@@ -201,36 +203,81 @@ class MeshTree:
         return self._ui_by_tree_number.get(tree_number)
 
     # ----------------------------------------------------------------- navigation
-    def ancestors(self, ui: str, include_self: bool = False) -> frozenset[str]:
-        """Descriptors above ``ui`` through any of its tree numbers.
+    def parents(self, ui: str, category: str | None = None) -> frozenset[str]:
+        """Descriptors one level above ``ui`` (through its tree numbers in ``category``, or all).
 
-        Prefixes that no descriptor owns (possible in a partial tree) are skipped.
+        In a partial tree the nearest owned prefix stands in for a missing parent.
         """
-        record = self.record(ui)
-        found = {
-            self._ui_by_tree_number[prefix]
-            for tree_number in record.tree_numbers
-            for prefix in ancestor_tree_numbers(tree_number)
-            if prefix in self._ui_by_tree_number
-        }
+        return frozenset(
+            parent
+            for tree_number in self.record(ui).tree_numbers
+            if category is None or category_of(tree_number) == category
+            for parent in (self._owner_above(tree_number),)
+            if parent is not None
+        )
+
+    def children(self, ui: str, category: str | None = None) -> frozenset[str]:
+        """Descriptors one level below ``ui`` (in ``category``, or in any category)."""
+        links = self._child_links().get(self.resolve_ui(ui), ())
+        return frozenset(
+            child for link_category, child in links if category is None or link_category == category
+        )
+
+    def ancestors(
+        self, ui: str, include_self: bool = False, category: str | None = None
+    ) -> frozenset[str]:
+        """Every descriptor above ``ui``: parents, their parents, and so on, through any tree
+        number (restricted to the links in ``category`` when one is given).
+
+        This is the closure over descriptors, not only the prefixes of ``ui``'s own tree
+        numbers: when MeSH lists a descriptor's children under just one of its places, they
+        still descend from the descriptor's other parents. The closure guarantees that an
+        ancestor covers everything below its descendants, which keeps information content
+        monotone (and similarity scores within [0, 1]).
+        """
+        return self._closure(ui, include_self, lambda node: self.parents(node, category))
+
+    def descendants(
+        self, ui: str, include_self: bool = False, category: str | None = None
+    ) -> frozenset[str]:
+        """Every descriptor below ``ui`` (the closure over children; see ``ancestors``)."""
+        return self._closure(ui, include_self, lambda node: self.children(node, category))
+
+    def _closure(
+        self, ui: str, include_self: bool, step: Callable[[str], frozenset[str]]
+    ) -> frozenset[str]:
+        start = self.resolve_ui(ui)
+        found: set[str] = set()
+        pending = [start]
+        while pending:
+            for neighbour in step(pending.pop()):
+                if neighbour not in found:
+                    found.add(neighbour)
+                    pending.append(neighbour)
         if include_self:
-            found.add(record.ui)
+            found.add(start)
         else:
-            found.discard(record.ui)
+            found.discard(start)
         return frozenset(found)
 
-    def descendants(self, ui: str, include_self: bool = False) -> frozenset[str]:
-        record = self.record(ui)
-        found = {
-            self._ui_by_tree_number[tn]
-            for tree_number in record.tree_numbers
-            for tn in self._tree_numbers_below(tree_number)
-        }
-        if include_self:
-            found.add(record.ui)
-        else:
-            found.discard(record.ui)
-        return frozenset(found)
+    def _owner_above(self, tree_number: str) -> str | None:
+        for prefix in reversed(ancestor_tree_numbers(tree_number)):
+            owner = self._ui_by_tree_number.get(prefix)
+            if owner is not None:
+                return owner
+        return None
+
+    def _child_links(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        # Built on first use only, so that loading a tree stays cheap.
+        if self._children is None:
+            links: dict[str, list[tuple[str, str]]] = {}
+            for tree_number in self._sorted_tree_numbers:
+                parent = self._owner_above(tree_number)
+                if parent is not None:
+                    link = (category_of(tree_number), self._ui_by_tree_number[tree_number])
+                    links.setdefault(parent, []).append(link)
+            self._children = {ui: tuple(dict.fromkeys(found)) for ui, found in links.items()}
+        return self._children
 
     def _tree_numbers_below(self, tree_number: str) -> Iterator[str]:
         # All tree numbers starting with "<tree_number>." are contiguous in sorted order.
