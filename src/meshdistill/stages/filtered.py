@@ -12,7 +12,7 @@ from meshdistill.dedup import NearDuplicateFilter
 from meshdistill.jsonl import read_jsonl, write_jsonl
 from meshdistill.llm.service import LLMRequest
 from meshdistill.records import Article
-from meshdistill.retrieval import BM25Retriever, Retriever
+from meshdistill.retrieval import Retriever
 from meshdistill.selection import PairChoice, select_pairs
 from meshdistill.stages.llm_roles import Role, call_record, run_role_requests
 from meshdistill.stages.retrieval_setup import open_retriever
@@ -23,16 +23,14 @@ DROPPED_SCHEMA = "dropped_record.schema.json"
 
 
 def context_documents(
-    retriever: Retriever, pmids: Sequence[str], max_chars: int
+    retriever: Retriever, question: str, source_pmid: str, k: int, max_chars: int
 ) -> list[dict[str, str]]:
-    """Title and (truncated) text of the retrieved documents, in rank order."""
-    if isinstance(retriever, BM25Retriever):
-        documents = [retriever.document(pmid) for pmid in pmids]
-        found = [(d.pmid, d.title, d.abstract) for d in documents if d is not None]
-    else:
-        articles = {a.pmid: a for a in retriever.client.fetch_pmids(list(pmids))}
-        found = [(p, articles[p].title, articles[p].abstract) for p in pmids if p in articles]
-    return [{"pmid": p, "title": t, "text": text[:max_chars]} for p, t, text in found]
+    """The chosen question's retrieved documents (title and truncated text), in rank order.
+
+    Retrieval is deterministic (and cached for PubMed), so searching again yields the documents
+    the scored stage recorded, with their text, whatever the retriever."""
+    documents = retriever.search(question, k, exclude_pmids={source_pmid})
+    return [{"pmid": d.pmid, "title": d.title, "text": d.text[:max_chars]} for d in documents]
 
 
 def render_context(source: Article, documents: Sequence[Mapping[str, str]]) -> str:
@@ -79,7 +77,11 @@ def run(
     by_model: dict[str, list[LLMRequest]] = defaultdict(list)
     for choice in choices:
         source = sources[choice.pmid]
-        documents = context_documents(retriever, side(choice.chosen)["retrieved_pmids"], max_chars)
+        documents = context_documents(
+            retriever, choice.chosen["question"], source.pmid, int(retrieval["k"]), max_chars
+        )
+        if [d["pmid"] for d in documents] != side(choice.chosen)["retrieved_pmids"]:
+            logger.warning("retrieval for %s changed since scoring", choice.pmid)
         contexts[choice.pmid] = documents
         by_model[role.model_id].append(
             role.request(

@@ -1,0 +1,148 @@
+"""Helpers to run the real workflow (Snakemake as a subprocess) on a copy of the bundled sample, with every
+model served by a local OpenAI-compatible test server that the real `openai` client talks to."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from meshdistill.testing.openai_server import OpenAITestServer
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOW_PARTS = ["Snakefile", "rules", "scripts", "schemas", "prompts", "config", "data", "report", "envs",
+                  "profiles"]
+API_KEY_ENV = "MESHDISTILL_TEST_KEY"
+API_KEY = "sk-test-0123456789abcdef"
+# A small slice of the sample keeps each Snakemake run to seconds.
+TEST_DESCRIPTORS = ["D001943", "D009203", "D003924"]
+
+
+def _user_text(request: Mapping[str, Any]) -> str:
+    return next(m["content"] for m in reversed(request["messages"]) if m["role"] == "user")
+
+
+def _field(text: str, label: str) -> str:
+    match = re.search(rf"^{label}: (.*)$", text, flags=re.MULTILINE)
+    return match.group(1).strip() if match else ""
+
+
+def sample_responder(request: Mapping[str, Any]) -> str:
+    """Plausible, deterministic replies for the project's prompts (chosen by reply schema)."""
+    schema_name = ((request.get("response_format") or {}).get("json_schema") or {}).get("name", "")
+    text = _user_text(request)
+    digest = int(hashlib.sha256(text.encode()).hexdigest(), 16)
+    if "question" in schema_name:
+        title = _field(text, "Title").rstrip(".")
+        if "Topic:" in text:
+            return json.dumps({"question": f"Which treatment or method is examined in: {title}?"})
+        return json.dumps({"question": f"What were the main findings of the work on {title.lower()}?"})
+    if "judge" in schema_name:
+        return json.dumps({"relevance": 1 + digest % 5, "answerability": 1 + (digest // 5) % 5,
+                           "specificity": 1 + (digest // 25) % 5})
+    if "answer" in schema_name:
+        first = text.split("\n")[2] if text.count("\n") > 2 else text
+        return json.dumps({"answer": f"According to the documents, {first[:200].strip()}"})
+    raise AssertionError(f"unexpected response schema {schema_name!r}")
+
+
+def test_config(base_url: str, **overrides: Any) -> dict[str, Any]:
+    """A config overlay that points every role at the test server."""
+    model = {"provider": "openai", "base_url": base_url, "model": "test-model",
+             "api_key_env": API_KEY_ENV, "max_concurrency": 4, "timeout_s": 10,
+             "max_retries": 2, "price_input_per_mtok": 0.5, "price_output_per_mtok": 1.5}
+    config: dict[str, Any] = {
+        "descriptors": {"uis": list(TEST_DESCRIPTORS)},
+        "abstracts": {"max_abstracts": 2},
+        "models": {"test-general": dict(model), "test-bio": dict(model, model="test-model-bio")},
+        "generators": [
+            {"id": "general", "model": "test-general", "prompt": "prompts/question_general.v1.yaml",
+             "params": {"temperature": 0.7, "max_tokens": 64, "seed": 11}},
+            {"id": "biomedical", "model": "test-bio",
+             "prompt": "prompts/question_biomedical.v1.yaml",
+             "params": {"temperature": 0.7, "max_tokens": 64, "seed": 23}},
+        ],
+        "judge": {"model": "test-general", "prompt": "prompts/judge.v1.yaml",
+                  "params": {"temperature": 0.0, "max_tokens": 40, "seed": 7}},
+        "answerer": {"model": "test-general", "prompt": "prompts/answer.v1.yaml",
+                     "params": {"temperature": 0.2, "max_tokens": 160, "seed": 5}},
+    }
+    return _merge(config, overrides)
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            base[key] = _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+class Workflow:
+    """A copy of the sample workflow in a temporary folder, run with the project's Snakemake."""
+
+    def __init__(self, root: Path, server: OpenAITestServer) -> None:
+        self.root = root
+        self.server = server
+        self.overlay = root / "test-config.yaml"
+        self.write_config(test_config(server.base_url))
+
+    def write_config(self, config: Mapping[str, Any]) -> None:
+        self.overlay.write_text(yaml.safe_dump(dict(config), sort_keys=True))
+
+    def config(self) -> dict[str, Any]:
+        return yaml.safe_load(self.overlay.read_text())
+
+    def snakemake(self, *args: str, check: bool = True, timeout: float = 600,
+                  env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        # --configfile takes several values, so it goes last, after any targets.
+        command = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2", *args,
+                   "--configfile", str(self.overlay)]
+        full_env = dict(os.environ, **{API_KEY_ENV: API_KEY}, **(env or {}))
+        result = subprocess.run(command, cwd=self.root, env=full_env, capture_output=True,
+                                text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def jsonl(self, relative: str) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.path(relative).read_text().splitlines() if line]
+
+    def mtimes(self, pattern: str) -> dict[str, int]:
+        return {str(p.relative_to(self.root)): p.stat().st_mtime_ns for p in self.root.glob(pattern)}
+
+
+def copy_sample(destination: Path) -> Path:
+    destination.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, destination / part)
+        elif source.exists():
+            shutil.copy2(source, destination / part)
+    return destination
+
+
+def planned_jobs(dry_run_output: str) -> list[tuple[str, str | None]]:
+    """(rule, ui) for every job a dry-run lists."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run_output):
+        header = re.match(r"(?:local)?rule (\w+):", block.strip())
+        if not header:
+            continue
+        wildcards = re.search(r"wildcards: ui=(D\d+)", block)
+        jobs.append((header.group(1), wildcards.group(1) if wildcards else None))
+    return sorted(jobs, key=lambda job: (job[0], job[1] or ""))
