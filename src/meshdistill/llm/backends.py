@@ -8,6 +8,7 @@ time in-process with grammar-constrained JSON decoding.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import threading
@@ -169,14 +170,20 @@ class OpenAIBackend:
     ) -> Completion:
         openai = self._openai
         try:
-            # Typed as Any: params are validated config values, not the SDK's TypedDicts.
-            create: Any = self._client.chat.completions.create
-            response = await create(
-                model=self._spec.model,
-                messages=messages,
-                response_format=self._response_format(schema_name, schema),
+            # The client's generic ``post`` (its documented way to reach any endpoint) instead
+            # of ``chat.completions.create``: the latter re-walks the whole body against the
+            # SDK's TypedDicts on every call, which costs ~3 ms of CPU per request and alone
+            # kept 32 requests in flight from reaching 1.15 x the ideal throughput. Our bodies
+            # are already plain JSON built from validated config.
+            body = {
+                "model": self._spec.model,
+                "messages": messages,
+                "response_format": self._response_format(schema_name, schema),
                 **params,
-            )
+            }
+            # Raw bytes, parsed below: building the SDK's pydantic reply objects is the next
+            # largest per-request cost and we only need four fields.
+            payload = await self._client.post("/chat/completions", cast_to=bytes, body=body)
         except openai.APIStatusError as exc:
             fatal = self._fatal_for_status(exc)
             if fatal is not None:
@@ -191,18 +198,26 @@ class OpenAIBackend:
             ) from None
         except openai.APIConnectionError as exc:  # timeouts and dropped connections
             raise _Transient(type(exc).__name__, None) from None
-        if not response.choices:
-            raise ItemFailure("the reply has no choices", attempts)
-        choice = response.choices[0]
-        usage = response.usage
-        return Completion(
-            content=choice.message.content,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            served_model=response.model or self._spec.model,
-            finish_reason=choice.finish_reason,
-            attempts=attempts,
-        )
+        return self._completion(payload, attempts)
+
+    def _completion(self, payload: bytes, attempts: int) -> Completion:
+        try:
+            reply = json.loads(payload)
+            choice = reply["choices"][0]
+            content = choice["message"].get("content")
+            usage = reply.get("usage") or {}
+            return Completion(
+                content=content if isinstance(content, str) else None,
+                prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                completion_tokens=int(usage.get("completion_tokens") or 0),
+                served_model=str(reply.get("model") or self._spec.model),
+                finish_reason=choice.get("finish_reason"),
+                attempts=attempts,
+            )
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise ItemFailure(
+                f"{self._where()}: malformed chat completion response ({exc!r})", attempts
+            ) from None
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -9,6 +9,9 @@ ever in flight at once.
 Run standalone (used by the benchmark so the server does not share the client's interpreter)::
 
     python -m meshdistill.testing.openai_server --latency 0.2
+
+It prints its base URL on the first line, serves counters at ``GET /v1/_stats`` and stops on
+SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import collections
 import hashlib
 import json
 import math
-import sys
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,6 +42,8 @@ CHARS_PER_TOKEN = 4
 IDLE_CONNECTION_TIMEOUT_S = 30.0
 #: Pending connections the listening socket queues; must exceed the clients' concurrency.
 LISTEN_BACKLOG = 512
+#: Counters as JSON (not an OpenAI route; lets a parent process read a standalone server).
+STATS_PATH = "/v1/_stats"
 
 
 def messages_hash(messages: Sequence[Mapping[str, Any]]) -> str:
@@ -140,6 +145,9 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        if self.path.rstrip("/") == STATS_PATH:
+            self._send_json(200, self.server.owner.stats())
+            return
         if self.path.rstrip("/") != "/v1/models":
             self._error(404, f"no route {self.path}", "not_found")
             return
@@ -250,7 +258,6 @@ class OpenAITestServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.per_hash: collections.Counter[str] = collections.Counter()
-        self.arrival_times: list[float] = []
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -262,7 +269,6 @@ class OpenAITestServer:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.per_hash[messages_hash(request.get("messages", []))] += 1
-            self.arrival_times.append(time.monotonic())
             return index
 
     def _leave(self) -> None:
@@ -334,15 +340,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     parser.add_argument("--api-key", default=None)
     args = parser.parse_args(argv)
+    stop = threading.Event()
+    # Runs until SIGTERM/SIGINT; it never reads stdin (which may be a terminal, /dev/null or
+    # anything else a parent left behind). Counters are served at GET /v1/_stats.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     with OpenAITestServer(latency_s=args.latency, api_key=args.api_key, port=args.port) as server:
         # The first line tells a parent process where to connect.
         print(server.base_url, flush=True)
-        try:
-            for line in sys.stdin:
-                if line.strip() == "stats":
-                    print(json.dumps(server.stats(), sort_keys=True), flush=True)
-        except KeyboardInterrupt:
-            pass
+        stop.wait()
     return 0
 
 
