@@ -76,7 +76,13 @@ class SimilarityScorer:
         hierarchy = ic.hierarchy
         self._id_of = hierarchy.id_of
         self._size = len(hierarchy.uis)
-        self._categories_of = hierarchy.categories_of
+        # Categories as bit masks: most random pairs share none, and one integer AND says so.
+        bit_of = {category: 1 << position for position, category in enumerate(hierarchy.categories)}
+        self._category_bits_of = [
+            tuple((bit_of[c], c) for c in sorted(categories))
+            for categories in hierarchy.categories_of
+        ]
+        self._category_mask = [sum(bit for bit, _ in bits) for bits in self._category_bits_of]
         self._ancestor_sets = hierarchy.ancestors
         self._paths = hierarchy.paths
         # Plain lists: indexing them is several times faster than indexing numpy arrays.
@@ -90,6 +96,10 @@ class SimilarityScorer:
             }
             for category, members in self._ancestor_sets.items()
         }
+
+    def clear_memo(self) -> None:
+        """Forget memoised pair scores (benchmarks use it to time a cold scorer)."""
+        self._memo.clear()
 
     # ----------------------------------------------------------------- pairs
     def pair(self, a: str, b: str) -> float:
@@ -105,23 +115,29 @@ class SimilarityScorer:
     def _pair_ids(self, left: int, right: int) -> float:
         if left == right:
             return 1.0
+        if not self._category_mask[left] & self._category_mask[right]:
+            return 0.0
         if left > right:
             left, right = right, left
-        key = left * self._size + right
-        cached = self._memo.get(key)
+        cached = self._memo.get(left * self._size + right)
         if cached is not None:
             return cached
-        shared = self._categories_of[left] & self._categories_of[right]
-        if not shared:
-            score = 0.0
-        else:
-            total = 0.0
-            for category in sorted(shared):
+        return self._score_and_remember(left, right)
+
+    def _score_and_remember(self, left: int, right: int) -> float:
+        """Score a pair known to share a category (``left < right``) and memoise it."""
+        right_mask = self._category_mask[right]
+        total = 0.0
+        shared = 0
+        # Categories in letter order, so the float sum is the same on every run.
+        for bit, category in self._category_bits_of[left]:
+            if bit & right_mask:
                 total += self._category_score(left, right, category)
-            score = total / len(shared)
+                shared += 1
+        score = total / shared
         if len(self._memo) >= self._memo_limit:
             self._memo.clear()
-        self._memo[key] = score
+        self._memo[left * self._size + right] = score
         return score
 
     def _category_score(self, left: int, right: int, category: str) -> float:
@@ -165,8 +181,23 @@ class SimilarityScorer:
     def _set_similarity_ids(self, source: list[int], other: list[int], method: str) -> float:
         if not source or not other:
             return 0.0
-        pair = self._pair_ids
-        rows = [[pair(s, o) for o in other] for s in source]
+        # The pair look-up is inlined: this loop is the hot path of the whole scorer.
+        mask, memo, size = self._category_mask, self._memo, self._size
+        rows = []
+        for s in source:
+            s_mask = mask[s]
+            row = []
+            for o in other:
+                if s == o:
+                    value = 1.0
+                elif not s_mask & mask[o]:
+                    value = 0.0
+                else:
+                    low, high = (s, o) if s < o else (o, s)
+                    cached = memo.get(low * size + high)
+                    value = self._score_and_remember(low, high) if cached is None else cached
+                row.append(value)
+            rows.append(row)
         if method == "mean":
             return sum(sum(row) for row in rows) / (len(source) * len(other))
         best_for_source = sum(max(row) for row in rows) / len(source)

@@ -1,0 +1,215 @@
+"""Benchmark the MeSH layer on the full 2017 tree: loading, and set scoring against a reference.
+
+Usage (from the repository root):
+
+    .venv/bin/python bench/mesh_similarity/run_bench.py [--data ../shared/data/mesh2017]
+        [--pairs 2000] [--set-size 8] [--repeats 5] [--measure lin] [--ic-kind intrinsic]
+
+Prints a JSON report (and writes it to --out when given). Timings are medians over --repeats
+runs; the reference runs once over the same workload, and the speed ratio is its time divided
+by the project's median time for that workload, both measured in this one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from reference import ReferenceScorer
+
+from meshdistill.mesh import MEASURES, InformationContent, MeshTree, SimilarityScorer
+from meshdistill.mesh.readers import read_descriptor_xml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "mesh2017"
+XML_NAME = "desc2017-trees.xml"
+TSV_NAME = "MeshTreeHierarchy2017.tsv"
+TOLERANCE = 1e-9
+SYNTHETIC_CORPUS_DOCUMENTS = 5000
+SYNTHETIC_HEADINGS_PER_DOCUMENT = 10
+
+Workload = list[tuple[list[str], list[str]]]
+
+
+def median_seconds(action: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
+    """Median wall-clock seconds over ``repeats`` runs (CPU seconds kept in ``last_cpu``)."""
+    times, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        action()
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    last_cpu[:] = cpu
+    return statistics.median(times), times
+
+
+# CPU seconds of the runs timed last: on a shared machine they vary less than wall time.
+last_cpu: list[float] = []
+
+
+def make_workload(uis: Sequence[str], pairs: int, set_size: int, seed: int) -> Workload:
+    rng = random.Random(seed)
+    return [(rng.sample(uis, set_size), rng.sample(uis, set_size)) for _ in range(pairs)]
+
+
+def synthetic_corpus(uis: Sequence[str], seed: int) -> list[list[str]]:
+    rng = random.Random(seed + 1)
+    return [
+        rng.sample(uis, SYNTHETIC_HEADINGS_PER_DOCUMENT) for _ in range(SYNTHETIC_CORPUS_DOCUMENTS)
+    ]
+
+
+def streaming_peak_bytes(xml_path: Path) -> tuple[int, int]:
+    """Peak traced memory while streaming every record of the XML (records are not kept)."""
+    tracemalloc.start()
+    count = sum(1 for _ in read_descriptor_xml(xml_path))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return count, peak
+
+
+def score_all(scorer: Any, workload: Workload, method: str) -> list[float]:
+    return [scorer.set_similarity(source, other, method) for source, other in workload]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    data = Path(args.data)
+    xml_path, tsv_path = data / XML_NAME, data / TSV_NAME
+    if not xml_path.is_file() or not tsv_path.is_file():
+        sys.exit(f"MeSH 2017 data not found under {data} (expected {XML_NAME} and {TSV_NAME})")
+    report: dict[str, Any] = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "repeats": args.repeats,
+        "workload": {
+            "pairs": args.pairs,
+            "set_size": args.set_size,
+            "seed": args.seed,
+            "measure": args.measure,
+            "ic_kind": args.ic_kind,
+        },
+    }
+
+    xml_s, xml_all = median_seconds(lambda: MeshTree.from_descriptor_xml(xml_path), args.repeats)
+    tsv_s, _ = median_seconds(lambda: MeshTree.from_tree_tsv(tsv_path), args.repeats)
+    with tempfile.TemporaryDirectory() as cache_dir:
+        tree = MeshTree.load(xml_path, cache_dir=cache_dir)
+        cache_s, cache_all = median_seconds(
+            lambda: MeshTree.load(xml_path, cache_dir=cache_dir), args.repeats
+        )
+    records, peak = streaming_peak_bytes(xml_path)
+    report["loading"] = {
+        "descriptors": len(tree),
+        "xml_bytes": xml_path.stat().st_size,
+        "xml_median_s": round(xml_s, 4),
+        "xml_runs_s": [round(t, 4) for t in xml_all],
+        "tsv_median_s": round(tsv_s, 4),
+        "parquet_cache_median_s": round(cache_s, 4),
+        "parquet_cache_runs_s": [round(t, 4) for t in cache_all],
+        "xml_streaming_records": records,
+        "xml_streaming_peak_traced_bytes": peak,
+    }
+
+    corpus = synthetic_corpus(tree.uis, args.seed) if args.ic_kind == "corpus" else None
+
+    def build_ic() -> InformationContent:
+        if corpus is None:
+            return InformationContent.intrinsic(tree)
+        return InformationContent.from_corpus(tree, corpus)
+
+    ic_s, _ = median_seconds(build_ic, args.repeats)
+    ic = build_ic()
+    scorer = SimilarityScorer(tree, ic, args.measure)
+    workload = make_workload(tree.uis, args.pairs, args.set_size, args.seed)
+
+    fast: dict[str, Any] = {"ic_build_median_s": round(ic_s, 4)}
+    fast_scores: dict[str, list[float]] = {}
+    for method in ("mean", "best_match"):
+
+        def cold_run(method: str = method) -> None:
+            scorer.clear_memo()
+            fast_scores[method] = score_all(scorer, workload, method)
+
+        seconds, runs = median_seconds(cold_run, args.repeats)
+        fast[f"{method}_median_s"] = round(seconds, 5)
+        fast[f"{method}_runs_s"] = [round(t, 5) for t in runs]
+        fast[f"{method}_median_cpu_s"] = round(statistics.median(last_cpu), 5)
+    report["fast"] = fast
+
+    reference = ReferenceScorer(tree, args.measure, corpus)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    reference_scores = score_all(reference, workload, "mean")
+    reference_s = time.perf_counter() - start
+    reference_cpu_s = time.process_time() - start_cpu
+    # best_match reuses the same pair values; scoring it on a sample checks the aggregation.
+    sample = workload[: args.check_pairs]
+    best_match_reference = score_all(reference, sample, "best_match")
+    worst_mean = max(abs(a - b) for a, b in zip(reference_scores, fast_scores["mean"], strict=True))
+    worst_best = max(
+        abs(a - b) for a, b in zip(best_match_reference, fast_scores["best_match"], strict=False)
+    )
+    report["reference"] = {
+        "mean_s": round(reference_s, 3),
+        "mean_cpu_s": round(reference_cpu_s, 3),
+        "max_abs_difference_mean": worst_mean,
+        "max_abs_difference_best_match_sample": worst_best,
+    }
+    report["speedup_mean"] = round(reference_s / fast["mean_median_s"], 1)
+    report["speedup_mean_cpu"] = round(reference_cpu_s / fast["mean_median_cpu_s"], 1)
+
+    # Every other measure agrees with the reference too (on a sample, to keep the run short).
+    agreement = {}
+    for measure in MEASURES:
+        other = SimilarityScorer(tree, ic, measure)
+        other_reference = ReferenceScorer(tree, measure, corpus)
+        agreement[measure] = max(
+            abs(other.set_similarity(s, o) - other_reference.set_similarity(s, o, "mean"))
+            for s, o in sample
+        )
+    report["other_measures_max_abs_difference_sample"] = agreement
+    report["identical_within_tolerance"] = (
+        worst_mean <= TOLERANCE
+        and worst_best <= TOLERANCE
+        and all(value <= TOLERANCE for value in agreement.values())
+    )
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder with the MeSH 2017 files")
+    parser.add_argument("--pairs", type=int, default=2000)
+    parser.add_argument("--set-size", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=2017)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--measure", choices=MEASURES, default="lin")
+    parser.add_argument("--ic-kind", choices=("intrinsic", "corpus"), default="intrinsic")
+    parser.add_argument(
+        "--check-pairs",
+        type=int,
+        default=100,
+        help="workload pairs used to check best_match and the other measures",
+    )
+    parser.add_argument("--out", help="also write the JSON report here")
+    args = parser.parse_args(argv)
+    report = run(args)
+    text = json.dumps(report, indent=2, sort_keys=True)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    return 0 if report["identical_within_tolerance"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
