@@ -51,6 +51,7 @@ CACHE_MODES = ("use", "bypass", "refresh")
 NO_KEY_PLACEHOLDER = "not-needed"
 
 BUDGET_SKIPPED = "budget exceeded: request not sent"
+STOPPED = "run stopped by a fatal error: request not sent"
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class LLMService:
         self._backend_factory = backend_factory or self._default_backend
         self._identity: dict[str, Any] | None = None
         self._budget_hit = False
+        self._stopping = False
 
     def __repr__(self) -> str:
         return f"LLMService(model_id={self.spec.id!r}, stage={self.stage!r})"
@@ -170,6 +172,7 @@ class LLMService:
 
     async def _run_all(self, requests: Sequence[LLMRequest]) -> list[LLMResult]:
         self._budget_hit = False
+        self._stopping = False
         identity = self.identity  # hashes a model file once, before any task starts
         limit = 1 if self.spec.provider == "llama_cpp" else self.spec.max_concurrency
         slots = asyncio.Semaphore(limit)
@@ -258,11 +261,16 @@ class LLMService:
                     return tally.result(None, BUDGET_SKIPPED, from_cache=False, asks=ask - 1)
             try:
                 async with slots:
+                    if self._stopping:  # another request hit a fatal error while this one waited
+                        return tally.result(None, STOPPED, from_cache=False, asks=ask - 1)
                     if self._budget_hit:  # the cap was reached while this one waited
                         return tally.result(None, BUDGET_SKIPPED, from_cache=False, asks=ask - 1)
                     completion = await backend.complete(
                         messages, dict(request.params), request.schema_name, schema
                     )
+            except LLMError:
+                self._stopping = True
+                raise
             except ItemFailure as failure:
                 tally.attempts += failure.attempts
                 return tally.result(None, str(failure), from_cache=False, asks=ask)

@@ -31,10 +31,10 @@ from typing import Any
 Responder = Callable[[dict[str, Any]], str]
 FaultPicker = Callable[[int, dict[str, Any]], str | None]
 
-#: Fault names understood in ``faults``: HTTP statuses "429", "500", "502", "503", plus
+#: Fault names understood in ``faults``: HTTP statuses "400", "429", "500", "502", "503", plus
 #: "drop" (close the connection without answering), "invalid_json" (a reply that is not
 #: JSON) and "ok" (no fault; a placeholder to fault a later request).
-FAULTS = ("429", "500", "502", "503", "drop", "invalid_json", "ok")
+FAULTS = ("400", "429", "500", "502", "503", "drop", "invalid_json", "ok")
 
 #: Characters per reported token in the ``usage`` block (a rough English average).
 CHARS_PER_TOKEN = 4
@@ -117,6 +117,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return None
 
+    def handle(self) -> None:
+        # A client that gave up (timeout, cancelled run, killed process) is normal here.
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
     def _send_json(
         self, status: int, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None
     ) -> None:
@@ -183,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"The model '{model}' does not exist", "model_not_found")
             return
         fault = owner._fault(index, request)
-        if fault in ("429", "500", "502", "503"):
+        if fault in ("400", "429", "500", "502", "503"):
             headers = {"Retry-After": f"{owner.retry_after_s:g}"} if fault == "429" else {}
             self._error(int(fault), f"injected {fault}", f"injected_{fault}", headers)
             return
