@@ -191,3 +191,15 @@ def test_memo_limit_keeps_scores(hand_tree: MeshTree) -> None:
     for a in hand_tree.uis:
         for b in hand_tree.uis:
             assert isclose(small.pair(a, b), large.pair(a, b), abs_tol=0.0)
+
+
+def test_cyclic_hierarchy_is_reported() -> None:
+    from meshdistill.errors import InputError
+    from meshdistill.mesh import DescriptorRecord
+
+    tree = MeshTree.from_records(
+        [DescriptorRecord("X", "X", ("A01", "A02.1")), DescriptorRecord("Y", "Y", ("A02", "A01.1"))]
+    )
+    assert tree.ancestors("X") == {"Y"}  # navigation copes with the loop
+    with pytest.raises(InputError, match="cycle in category A"):
+        InformationContent.intrinsic(tree)
