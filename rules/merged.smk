@@ -14,10 +14,19 @@ rule merged:
         stats="results/dataset/stats.json",
         hf_card="results/dataset/README.md",
         dropped="results/dataset/dropped.jsonl",
-        plots=report(
-            directory("results/dataset/plots"),
-            patterns=["{name}.png"],
-            caption="../report/plots.rst",
+        score_plot=report(
+            "results/dataset/plots/score_histograms.png",
+            caption="../report/score_histograms.rst",
+            category="Plots",
+        ),
+        margin_plot=report(
+            "results/dataset/plots/margin_histogram.png",
+            caption="../report/margin_histogram.rst",
+            category="Plots",
+        ),
+        coverage_plot=report(
+            "results/dataset/plots/subtree_coverage.png",
+            caption="../report/subtree_coverage.rst",
             category="Plots",
         ),
     params:

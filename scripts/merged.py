@@ -16,7 +16,7 @@ run_stage(
         questions_paths=list(sm.input.questions),
         scored_paths=list(sm.input.scored),
         out_dir=str(Path(sm.output.sft).parent),
-        plots_dir=sm.output.plots,
+        plots_dir=str(Path(sm.output.score_plot).parent),
         descriptors=sm.params.descriptors,
         dataset=sm.params.dataset,
         selection=sm.params.selection,

@@ -20,7 +20,6 @@ def llm_call(model: str, prompt: str, key: str, status: str = "ok") -> dict[str,
         "error": None if status == "ok" else "reply did not match schema",
         "raw_reply": None,
         "cache_key": sha(key),
-        "attempts": 1,
         "usage": {"prompt_tokens": 100, "completion_tokens": 20},
     }
 

@@ -102,6 +102,5 @@ def call_record(result: LLMResult, role: Role) -> dict[str, Any]:
         "error": result.error,
         "raw_reply": None if result.value is not None else result.raw,
         "cache_key": result.cache_key,
-        "attempts": result.attempts,
         "usage": {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens},
     }

@@ -72,7 +72,7 @@ def run(
         plots_dir=Path(plots_dir),
         system_prompt=dataset.get("system_prompt"),
         include_context=bool(dataset.get("include_context_in_sft", True)),
-        preference_instruction=Path(dataset["preference_prompt"]).read_text(encoding="utf-8"),
+        instruction_template=Path(dataset["preference_prompt"]).read_text(encoding="utf-8"),
     )
     logger.info("dataset: %s", {k: stats[k] for k in sorted(stats) if k.endswith("count")})
     return stats
