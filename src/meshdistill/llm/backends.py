@@ -183,7 +183,13 @@ class OpenAIBackend:
             }
             # Raw bytes, parsed below: building the SDK's pydantic reply objects is the next
             # largest per-request cost and we only need four fields.
-            payload = await self._client.post("/chat/completions", cast_to=bytes, body=body)
+            # The body goes pre-serialised: the client would otherwise deep-copy it per attempt.
+            payload = await self._client.post(
+                "/chat/completions",
+                cast_to=bytes,
+                content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                options={"headers": {"Content-Type": "application/json"}},
+            )
         except openai.APIStatusError as exc:
             fatal = self._fatal_for_status(exc)
             if fatal is not None:
