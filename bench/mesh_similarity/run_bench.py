@@ -41,20 +41,28 @@ SYNTHETIC_HEADINGS_PER_DOCUMENT = 10
 Workload = list[tuple[list[str], list[str]]]
 
 
-def median_seconds(action: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
-    """Median wall-clock seconds over ``repeats`` runs (CPU seconds kept in ``last_cpu``)."""
-    times, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        action()
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    last_cpu[:] = cpu
-    return statistics.median(times), times
+class Timing:
+    """Wall-clock and CPU seconds of repeated runs; medians reported.
 
+    The machine this was written on is shared, so CPU seconds (time.process_time) are reported
+    beside wall-clock seconds: they are what the code costs, free of other people's load.
+    """
 
-# CPU seconds of the runs timed last: on a shared machine they vary less than wall time.
-last_cpu: list[float] = []
+    def __init__(self, action: Callable[[], object], repeats: int) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        for _ in range(repeats):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            action()
+            self.wall.append(time.perf_counter() - start)
+            self.cpu.append(time.process_time() - start_cpu)
+
+    def summary(self, prefix: str, digits: int = 4) -> dict[str, Any]:
+        return {
+            f"{prefix}_median_s": round(statistics.median(self.wall), digits),
+            f"{prefix}_median_cpu_s": round(statistics.median(self.cpu), digits),
+            f"{prefix}_runs_s": [round(t, digits) for t in self.wall],
+        }
 
 
 def make_workload(uis: Sequence[str], pairs: int, set_size: int, seed: int) -> Workload:
@@ -100,22 +108,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
     }
 
-    xml_s, xml_all = median_seconds(lambda: MeshTree.from_descriptor_xml(xml_path), args.repeats)
-    tsv_s, _ = median_seconds(lambda: MeshTree.from_tree_tsv(tsv_path), args.repeats)
+    xml_timing = Timing(lambda: MeshTree.from_descriptor_xml(xml_path), args.repeats)
+    tsv_timing = Timing(lambda: MeshTree.from_tree_tsv(tsv_path), args.repeats)
     with tempfile.TemporaryDirectory() as cache_dir:
         tree = MeshTree.load(xml_path, cache_dir=cache_dir)
-        cache_s, cache_all = median_seconds(
-            lambda: MeshTree.load(xml_path, cache_dir=cache_dir), args.repeats
-        )
+        cache_timing = Timing(lambda: MeshTree.load(xml_path, cache_dir=cache_dir), args.repeats)
     records, peak = streaming_peak_bytes(xml_path)
     report["loading"] = {
         "descriptors": len(tree),
         "xml_bytes": xml_path.stat().st_size,
-        "xml_median_s": round(xml_s, 4),
-        "xml_runs_s": [round(t, 4) for t in xml_all],
-        "tsv_median_s": round(tsv_s, 4),
-        "parquet_cache_median_s": round(cache_s, 4),
-        "parquet_cache_runs_s": [round(t, 4) for t in cache_all],
+        **xml_timing.summary("xml"),
+        **tsv_timing.summary("tsv"),
+        **cache_timing.summary("parquet_cache"),
         "xml_streaming_records": records,
         "xml_streaming_peak_traced_bytes": peak,
     }
@@ -127,12 +131,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             return InformationContent.intrinsic(tree)
         return InformationContent.from_corpus(tree, corpus)
 
-    ic_s, _ = median_seconds(build_ic, args.repeats)
+    ic_timing = Timing(build_ic, args.repeats)
     ic = build_ic()
     scorer = SimilarityScorer(tree, ic, args.measure)
     workload = make_workload(tree.uis, args.pairs, args.set_size, args.seed)
 
-    fast: dict[str, Any] = {"ic_build_median_s": round(ic_s, 4)}
+    fast: dict[str, Any] = ic_timing.summary("ic_build")
     fast_scores: dict[str, list[float]] = {}
     for method in ("mean", "best_match"):
 
@@ -140,10 +144,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             scorer.clear_memo()
             fast_scores[method] = score_all(scorer, workload, method)
 
-        seconds, runs = median_seconds(cold_run, args.repeats)
-        fast[f"{method}_median_s"] = round(seconds, 5)
-        fast[f"{method}_runs_s"] = [round(t, 5) for t in runs]
-        fast[f"{method}_median_cpu_s"] = round(statistics.median(last_cpu), 5)
+        fast.update(Timing(cold_run, args.repeats).summary(method, digits=5))
     report["fast"] = fast
 
     reference = ReferenceScorer(tree, args.measure, corpus)
