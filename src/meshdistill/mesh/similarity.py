@@ -71,6 +71,9 @@ class SimilarityScorer:
         self.tree = tree
         self.ic = ic
         self.measure = measure
+        self._is_wu_palmer = measure == "wu_palmer"
+        self._is_jiang = measure == "jiang"
+        self._is_rel = measure == "rel"
         self._memo_limit = memo_limit
         self._memo: dict[int, float] = {}
         hierarchy = ic.hierarchy
@@ -141,29 +144,30 @@ class SimilarityScorer:
         return score
 
     def _category_score(self, left: int, right: int, category: str) -> float:
-        if self.measure == "wu_palmer":
-            return _wu_palmer(self._paths[category][left], self._paths[category][right])
+        if self._is_wu_palmer:
+            paths = self._paths[category]
+            return _wu_palmer(paths[left], paths[right])
         right_ancestors = self._ancestor_sets[category][right]
-        lowest = -1
-        for candidate in self._ordered_ancestors[category][left]:
-            if candidate in right_ancestors:
-                lowest = candidate
+        for lowest in self._ordered_ancestors[category][left]:
+            if lowest in right_ancestors:
                 break
-        if lowest < 0:
-            return 0.0
+        else:
+            return 0.0  # only the virtual root is common
         ics = self._ic_list[category]
         ic_left, ic_right, ic_lowest = ics[left], ics[right], ics[lowest]
-        if self.measure == "jiang":
+        if self._is_jiang:
             largest = self._max_ic[category]
             if largest <= 0.0:
                 return 1.0
-            distance = ic_left + ic_right - 2.0 * ic_lowest
-            return _clamp(1.0 - distance / (2.0 * largest))
+            return _clamp(1.0 - (ic_left + ic_right - 2.0 * ic_lowest) / (2.0 * largest))
         denominator = ic_left + ic_right
-        lin = _clamp(2.0 * ic_lowest / denominator) if denominator > 0.0 else 0.0
-        if self.measure == "lin":
-            return lin
-        return _clamp(lin * (1.0 - self._probability_list[category][lowest]))
+        if denominator <= 0.0:
+            return 0.0
+        # IC never rises going up, so IC(l) <= min(IC(a), IC(b)) and Lin stays within [0, 1].
+        lin = 2.0 * ic_lowest / denominator
+        if self._is_rel:
+            return lin * (1.0 - self._probability_list[category][lowest])
+        return lin
 
     # ----------------------------------------------------------------- sets
     def known_ids(self, uis: Iterable[str]) -> list[int]:
@@ -182,8 +186,15 @@ class SimilarityScorer:
         if not source or not other:
             return 0.0
         # The pair look-up is inlined: this loop is the hot path of the whole scorer.
-        mask, memo, size = self._category_mask, self._memo, self._size
+        mask, memo, size, score = (
+            self._category_mask,
+            self._memo,
+            self._size,
+            self._score_and_remember,
+        )
+        keep_rows = method != "mean"
         rows = []
+        total = 0.0
         for s in source:
             s_mask = mask[s]
             row = []
@@ -195,11 +206,13 @@ class SimilarityScorer:
                 else:
                     low, high = (s, o) if s < o else (o, s)
                     cached = memo.get(low * size + high)
-                    value = self._score_and_remember(low, high) if cached is None else cached
-                row.append(value)
+                    value = score(low, high) if cached is None else cached
+                total += value
+                if keep_rows:
+                    row.append(value)
             rows.append(row)
-        if method == "mean":
-            return sum(sum(row) for row in rows) / (len(source) * len(other))
+        if not keep_rows:
+            return total / (len(source) * len(other))
         best_for_source = sum(max(row) for row in rows) / len(source)
         best_for_other = sum(max(column) for column in zip(*rows, strict=True)) / len(other)
         return (best_for_source + best_for_other) / 2.0
