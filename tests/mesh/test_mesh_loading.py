@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,7 @@ def test_descriptor_xml(tmp_path: Path, compress: bool, no_network: None) -> Non
     name = "desc2017.xml.gz" if compress else "desc2017.xml"
     path = write(tmp_path / name, DESCRIPTOR_XML, compress)
     assert list(mesh_readers.read_descriptor_xml(path)) == EXPECTED_XML_RECORDS
-    tree = MeshTree.from_descriptor_xml(path)
+    tree = MeshTree.load(path)
     assert tree.ui_for_name("cancer") == "D009369"
     assert "D000970" not in tree  # nested references are not descriptors of the file
 
@@ -96,18 +97,33 @@ def test_bundled_subset_with_remote_dtd_is_parsed_offline(no_network: None) -> N
     assert tree.ui_for_name("Heart Attack") == tree.ui_for_name("Myocardial Infarction")
 
 
-def test_descriptor_xml_streams_and_forgets_records(tmp_path: Path) -> None:
-    # Many records; the reader must hand back each one without the root keeping them.
+def synthetic_xml(path: Path, records: int) -> Path:
     body = "".join(
         f"<DescriptorRecord><DescriptorUI>D{i:06d}</DescriptorUI>"
         f"<DescriptorName><String>Name {i}</String></DescriptorName>"
-        f"<TreeNumberList><TreeNumber>A01.{i:03d}</TreeNumber></TreeNumberList>"
-        "</DescriptorRecord>"
-        for i in range(500)
+        f"<TreeNumberList><TreeNumber>A01.{i:05d}</TreeNumber></TreeNumberList>"
+        "<ConceptList><Concept><TermList><Term><String>Synonym of descriptor number "
+        f"{i}</String></Term></TermList></Concept></ConceptList></DescriptorRecord>\n"
+        for i in range(records)
     )
-    path = write(tmp_path / "many.xml", f"<DescriptorRecordSet>{body}</DescriptorRecordSet>")
-    count = sum(1 for _ in mesh_readers.read_descriptor_xml(path))
-    assert count == 500
+    return write(path, f'<?xml version="1.0"?>\n<DescriptorRecordSet>{body}</DescriptorRecordSet>')
+
+
+def streaming_peak(path: Path) -> tuple[int, int]:
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in mesh_readers.read_descriptor_xml(path))
+        return count, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_descriptor_xml_memory_stays_flat(tmp_path: Path) -> None:
+    small_count, small_peak = streaming_peak(synthetic_xml(tmp_path / "small.xml", 1_000))
+    large_count, large_peak = streaming_peak(synthetic_xml(tmp_path / "large.xml", 8_000))
+    assert (small_count, large_count) == (1_000, 8_000)
+    # Eight times the records (about 1.6 MB more XML) may not grow the peak by more than half.
+    assert large_peak < 1.5 * small_peak, (small_peak, large_peak)
 
 
 @pytest.mark.parametrize(
