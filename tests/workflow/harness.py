@@ -108,7 +108,7 @@ class Workflow:
         # --configfile takes several values, so it goes last, after any targets.
         command = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2", *args,
                    "--configfile", str(self.overlay)]
-        full_env = dict(os.environ, **{API_KEY_ENV: API_KEY}, **(env or {}))
+        full_env = {**os.environ, API_KEY_ENV: API_KEY, **(env or {})}
         result = subprocess.run(command, cwd=self.root, env=full_env, capture_output=True,
                                 text=True, timeout=timeout)
         if check and result.returncode != 0:

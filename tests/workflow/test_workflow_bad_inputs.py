@@ -110,3 +110,20 @@ def test_rejected_api_key_stops_with_a_clear_message(workflow: Workflow) -> None
     log = Path(workflow.path("logs/questions/D001943.log")).read_text()
     assert "sk-wrong-key" not in log
     json.dumps(log)  # the log is plain text
+
+
+def test_budget_cap_stops_cleanly_and_a_rerun_pays_nothing_twice(workflow: Workflow) -> None:
+    config = workflow.config()
+    config["llm"] = {"budget_usd": 0.001}
+    workflow.write_config(config)
+    output = failing_run(workflow)
+    assert "budget" in output.lower()
+    paid_requests = workflow.server.total_requests
+    assert paid_requests > 0
+    assert workflow.path("cache/spend.json").exists()
+
+    config["llm"] = {"budget_usd": 10.0}
+    workflow.write_config(config)
+    workflow.snakemake()
+    assert workflow.path("results/dataset/sft.jsonl").exists()
+    assert max(workflow.server.per_hash.values()) == 1, "no request was paid twice"

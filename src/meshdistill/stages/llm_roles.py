@@ -13,6 +13,7 @@ from meshdistill.llm.cache import RequestCache
 from meshdistill.llm.models import ModelSpec
 from meshdistill.llm.prompts import PromptTemplate
 from meshdistill.llm.service import LLMRequest, LLMResult, LLMService
+from meshdistill.stages.spend import SpendLedger
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,13 @@ def open_service(
     cache_path = Path(llm.get("cache_path") or "cache/llm.sqlite")
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     budget = llm.get("budget_usd")
+    spent_before = SpendLedger(cache_path).spent_usd()
     return LLMService(
         spec,
         RequestCache(cache_path),
         cache_mode=llm.get("cache_mode", "use"),
         max_reasks=int(llm.get("max_reasks", 2)),
-        accountant=Accountant(budget_usd=budget) if budget is not None else None,
+        accountant=Accountant(budget_usd=budget, spent_usd_before=spent_before),
         stage=stage,
         descriptor=descriptor,
         logger=logger,
@@ -89,6 +91,9 @@ def run_role_requests(
             for result in service.run(requests):
                 results[result.id] = result
         finally:
+            accountant = service.accountant
+            if accountant is not None:
+                SpendLedger(llm.get("cache_path") or "cache/llm.sqlite").add(accountant.spent_usd)
             service.close()
     return results
 

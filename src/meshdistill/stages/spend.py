@@ -1,0 +1,40 @@
+"""A spend ledger shared by every job of the workflow, so `llm.budget_usd` caps the whole run.
+
+Each job reads what earlier jobs paid before it starts and adds what it paid when it ends (also
+when it stops on the budget or an error), under a file lock. Jobs running at the same moment each
+see the spend committed before they started, so together they can overshoot the cap by at most
+what they were allowed to reserve; each request reserves its worst-case cost first.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from filelock import FileLock
+
+from meshdistill.jsonl import atomic_write_text
+
+LEDGER_NAME = "spend.json"
+
+
+class SpendLedger:
+    def __init__(self, cache_path: str | Path) -> None:
+        self.path = Path(cache_path).with_name(LEDGER_NAME)
+        self._lock = FileLock(str(self.path) + ".lock")
+
+    def spent_usd(self) -> float:
+        with self._lock:
+            return self._read()
+
+    def add(self, usd: float) -> None:
+        if usd <= 0:
+            return
+        with self._lock:
+            total = self._read() + usd
+            atomic_write_text(self.path, json.dumps({"spent_usd": round(total, 9)}) + "\n")
+
+    def _read(self) -> float:
+        if not self.path.exists():
+            return 0.0
+        return float(json.loads(self.path.read_text(encoding="utf-8"))["spent_usd"])
