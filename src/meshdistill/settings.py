@@ -121,26 +121,38 @@ def descriptor_config(config: Mapping[str, Any], ui: str) -> dict[str, Any]:
 
 
 def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
-    """What the dataset card reports about how the dataset was built (no secrets: key *names* only)."""
-    roles = {f"generator:{g['id']}": g for g in config["generators"]}
-    roles["judge"] = config["judge"]
-    roles["answerer"] = config["answerer"]
+    """How the dataset was built, in the layout the dataset card reads (no secrets: only the
+    *names* of the environment variables that hold keys)."""
+    roles = [*config["generators"], config["judge"], config["answerer"]]
+    used_models = sorted({role["model"] for role in roles})
+
+    def role_summary(role: Mapping[str, Any]) -> dict[str, Any]:
+        return {"model": role["model"], "prompt": role["prompt"], "params": role.get("params") or {}}
+
+    prompts = {}
+    for role in roles:
+        path = Path(role["prompt"])
+        prompts[path.name] = {"path": role["prompt"], "sha256": file_sha256(path)}
+    selection = dict(config["selection"])
+    dedup = selection.pop("dedup", {})
+    abstracts = config["abstracts"]
+    corpus: dict[str, Any] = {"source": abstracts["source"], "max_abstracts": abstracts["max_abstracts"],
+                              "major_topic_only": abstracts.get("major_topic_only", True)}
+    if abstracts["source"] == "local":
+        corpus["paths"] = abstracts["local"]["paths"]
+    else:
+        corpus["query_template"] = abstracts["entrez"]["query_template"]
     return {
-        "mesh_source": config["mesh"]["source"],
-        "descriptors": config["descriptors"],
-        "abstracts": config["abstracts"],
-        "roles": {
-            name: {
-                "model": role["model"],
-                "prompt": role["prompt"],
-                "prompt_sha256": file_sha256(role["prompt"]),
-                "params": role.get("params") or {},
-            }
-            for name, role in roles.items()
-        },
-        "models": config["models"],
-        "retrieval": config["retrieval"],
+        "config_hash": config_hash({k: v for k, v in config.items() if k != "llm"}),
+        "corpus": corpus,
+        "descriptor_selection": {"mesh_source": config["mesh"]["source"], **config["descriptors"]},
+        "models": {model_id: config["models"][model_id] for model_id in used_models},
+        "generators": {g["id"]: role_summary(g) for g in config["generators"]},
+        "judge": role_summary(config["judge"]),
+        "answer": role_summary(config["answerer"]),
+        "prompts": prompts,
         "scoring": config["scoring"],
-        "selection": config["selection"],
-        "llm": {k: v for k, v in config["llm"].items() if k != "cache_path"},
+        "retrieval": config["retrieval"],
+        "selection": selection,
+        "dedup": dedup,
     }

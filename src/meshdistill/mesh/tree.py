@@ -104,7 +104,9 @@ class MeshTree:
             return cls.from_parquet(path)
         cached = parquet_cache.cache_path(path, cache_dir) if cache_dir is not None else None
         if cached is not None and cached.is_file():
-            return cls.from_parquet(cached)
+            tree = cls.from_parquet(cached)
+            tree._source = str(path)  # errors name the file the user configured, not the cache
+            return tree
         loaders = {
             readers.FORMAT_DESCRIPTOR_XML: cls.from_descriptor_xml,
             readers.FORMAT_MTREES: cls.from_mtrees,
@@ -190,7 +192,8 @@ class MeshTree:
                 return found
             head, separator, _ = candidate.rpartition(HEADING_QUALIFIER_SEPARATOR)
             if not separator:
-                raise UnknownDescriptorError("heading", heading, self._source)
+                kind = "heading" if HEADING_QUALIFIER_SEPARATOR in text else "name"
+                raise UnknownDescriptorError(kind, heading, self._source)
             candidate = head
 
     def ui_for_tree_number(self, tree_number: str) -> str:
