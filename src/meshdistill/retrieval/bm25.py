@@ -115,6 +115,11 @@ class BM25Retriever:
     def __len__(self) -> int:
         return len(self._documents)
 
+    @property
+    def documents(self) -> tuple[IndexedDocument, ...]:
+        """The indexed documents in PMID order (e.g. for corpus-based information content)."""
+        return tuple(self._documents)
+
     @classmethod
     def build(
         cls, articles: Sequence[Article], parameters: BM25Parameters | None = None
