@@ -25,11 +25,22 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".meshdistill-setup"
 LLAMA_VERSION = "0.3.36"  # keep in step with pyproject.toml's `local` extra
-WHEELHOUSE = Path(os.environ.get("MESHDISTILL_WHEELHOUSE", Path.home() / ".cache/meshdistill/wheels"))
-PORTABLE_CMAKE_ARGS = " ".join([
-    "-DGGML_NATIVE=OFF", "-DGGML_AVX=ON", "-DGGML_AVX2=ON", "-DGGML_FMA=ON", "-DGGML_F16C=ON",
-    "-DGGML_AVX512=OFF", "-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF",
-])
+WHEELHOUSE = Path(
+    os.environ.get("MESHDISTILL_WHEELHOUSE", Path.home() / ".cache/meshdistill/wheels")
+)
+PORTABLE_CMAKE_ARGS = " ".join(
+    [
+        "-DGGML_NATIVE=OFF",
+        "-DGGML_AVX=ON",
+        "-DGGML_AVX2=ON",
+        "-DGGML_FMA=ON",
+        "-DGGML_F16C=ON",
+        "-DGGML_AVX512=OFF",
+        "-DGGML_AMX_TILE=OFF",
+        "-DGGML_AMX_INT8=OFF",
+        "-DGGML_AMX_BF16=OFF",
+    ]
+)
 EXTRAS = "local,test,cluster"
 
 
@@ -58,14 +69,24 @@ def llama_wheel() -> Path | None:
     WHEELHOUSE.mkdir(parents=True, exist_ok=True)
     say(f"compiling llama-cpp-python {LLAMA_VERSION} once for this machine (about 7-10 minutes)")
     env = dict(os.environ, CMAKE_ARGS=PORTABLE_CMAKE_ARGS)
-    sh(BIN / "python", "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-w", WHEELHOUSE,
-       f"llama-cpp-python=={LLAMA_VERSION}", env=env)
+    sh(
+        BIN / "python",
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-cache-dir",
+        "-w",
+        WHEELHOUSE,
+        f"llama-cpp-python=={LLAMA_VERSION}",
+        env=env,
+    )
     found = sorted(WHEELHOUSE.glob(pattern))
     return found[-1] if found else None
 
 
 def ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - bootstrap runs under whatever python3 is
         sys.exit(f"Python 3.11 or newer is needed, this is {platform.python_version()}")
     fingerprint = setup_fingerprint()
     if STAMP.is_file() and STAMP.read_text().strip() == fingerprint:

@@ -37,8 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     estimate_parser = commands.add_parser(
         "estimate", help="LLM calls, tokens and cost that running the workflow now would need"
     )
-    estimate_parser.add_argument("--configfile", type=Path, action="append", default=[],
-                                 help="config overlay(s), as given to snakemake")
+    estimate_parser.add_argument(
+        "--configfile",
+        type=Path,
+        action="append",
+        default=[],
+        help="config overlay(s), as given to snakemake",
+    )
     estimate_parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
 

@@ -40,11 +40,17 @@ class StageEstimate:
     estimate: RequestEstimate
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stage": self.stage, "model": self.model, "exact": self.exact,
-                **self.estimate.to_dict()}
+        return {
+            "stage": self.stage,
+            "model": self.model,
+            "exact": self.exact,
+            **self.estimate.to_dict(),
+        }
 
 
-def _articles(config: Mapping[str, Any], target: Target, workdir: Path, tree: Any) -> tuple[list[Article], bool]:
+def _articles(
+    config: Mapping[str, Any], target: Target, workdir: Path, tree: Any
+) -> tuple[list[Article], bool]:
     path = workdir / f"results/abstracts/{target.ui}.jsonl"
     if path.exists():
         return [Article.from_dict(r) for r in read_jsonl(path)], True
@@ -54,31 +60,44 @@ def _articles(config: Mapping[str, Any], target: Target, workdir: Path, tree: An
 
         local = settings["local"]
         articles = from_local_corpus(
-            [str(workdir / p) for p in local["paths"]], local.get("format", "auto"), target.ui,
-            settings, tree, logging.getLogger("meshdistill.estimate"),
+            [str(workdir / p) for p in local["paths"]],
+            local.get("format", "auto"),
+            target.ui,
+            settings,
+            tree,
+            logging.getLogger("meshdistill.estimate"),
         )
         return articles, True
     stand_in = Article(
-        pmid="0", title=target.name,
+        pmid="0",
+        title=target.name,
         abstract_sections=[AbstractSection(None, "x" * PLACEHOLDER_ABSTRACT_CHARS)],
         mesh_headings=[],
     )
     return [stand_in] * int(settings["max_abstracts"]), False
 
 
-def _questions_requests(config: Mapping[str, Any], target: Target, articles: Sequence[Article]) -> dict[str, list[LLMRequest]]:
+def _questions_requests(
+    config: Mapping[str, Any], target: Target, articles: Sequence[Article]
+) -> dict[str, list[LLMRequest]]:
     by_model: dict[str, list[LLMRequest]] = defaultdict(list)
     for generator in config["generators"]:
         role = Role.from_config(generator["id"], generator)
         for article in articles:
-            by_model[role.model_id].append(role.request(
-                article.pmid, title=article.title, abstract=article.abstract,
-                descriptor_name=target.name))
+            by_model[role.model_id].append(
+                role.request(
+                    article.pmid,
+                    title=article.title,
+                    abstract=article.abstract,
+                    descriptor_name=target.name,
+                )
+            )
     return by_model
 
 
-def _judge_requests(config: Mapping[str, Any], target: Target, articles: Sequence[Article],
-                    workdir: Path) -> tuple[dict[str, list[LLMRequest]], bool]:
+def _judge_requests(
+    config: Mapping[str, Any], target: Target, articles: Sequence[Article], workdir: Path
+) -> tuple[dict[str, list[LLMRequest]], bool]:
     role = Role.from_config("judge", config["judge"])
     path = workdir / f"results/questions/{target.ui}.jsonl"
     sources = {a.pmid: a for a in articles}
@@ -86,23 +105,38 @@ def _judge_requests(config: Mapping[str, Any], target: Target, articles: Sequenc
     if path.exists():
         for index, record in enumerate(read_jsonl(path)):
             if record["question"] and record["pmid"] in sources:
-                requests.append(role.request(str(index), abstract=sources[record["pmid"]].abstract,
-                                             question=record["question"]))
+                requests.append(
+                    role.request(
+                        str(index),
+                        abstract=sources[record["pmid"]].abstract,
+                        question=record["question"],
+                    )
+                )
         return {role.model_id: requests}, True
     for article in articles:
         for index, _ in enumerate(config["generators"]):
-            requests.append(role.request(f"{article.pmid}|{index}", abstract=article.abstract,
-                                         question=PLACEHOLDER_QUESTION))
+            requests.append(
+                role.request(
+                    f"{article.pmid}|{index}",
+                    abstract=article.abstract,
+                    question=PLACEHOLDER_QUESTION,
+                )
+            )
     return {role.model_id: requests}, False
 
 
-def _answer_requests(config: Mapping[str, Any], target: Target, articles: Sequence[Article]) -> dict[str, list[LLMRequest]]:
+def _answer_requests(
+    config: Mapping[str, Any], target: Target, articles: Sequence[Article]
+) -> dict[str, list[LLMRequest]]:
     role = Role.from_config("answerer", config["answerer"])
     retrieval = cfg.section_for(config, "retrieval", target.ui)
     context_chars = int(retrieval.get("max_context_chars", 1200)) * int(retrieval["k"])
     requests = [
-        role.request(article.pmid, context=article.abstract + "x" * context_chars,
-                     question=PLACEHOLDER_QUESTION)
+        role.request(
+            article.pmid,
+            context=article.abstract + "x" * context_chars,
+            question=PLACEHOLDER_QUESTION,
+        )
         for article in articles
     ]
     return {role.model_id: requests}
@@ -112,7 +146,11 @@ def estimate(config: Mapping[str, Any], workdir: Path = Path(".")) -> list[Stage
     tree = load_mesh(config)
     targets = resolve_targets(config, tree)
     cache_path = workdir / config["llm"].get("cache_path", "cache/llm.sqlite")
-    cache = RequestCache(cache_path) if cache_path.exists() and config["llm"].get("cache_mode", "use") == "use" else None
+    cache = (
+        RequestCache(cache_path)
+        if cache_path.exists() and config["llm"].get("cache_mode", "use") == "use"
+        else None
+    )
     pending: dict[tuple[str, str], list[LLMRequest]] = defaultdict(list)
     exact: dict[tuple[str, str], bool] = defaultdict(lambda: True)
     for target in targets:
@@ -129,17 +167,25 @@ def estimate(config: Mapping[str, Any], workdir: Path = Path(".")) -> list[Stage
             exact["answers", model_id] = False
     results = []
     stage_order = {"questions": 0, "judge": 1, "answers": 2}
-    for (stage, model_id), requests in sorted(pending.items(), key=lambda item: (stage_order[item[0][0]], item[0][1])):
+    for (stage, model_id), requests in sorted(
+        pending.items(), key=lambda item: (stage_order[item[0][0]], item[0][1])
+    ):
         spec = ModelSpec.from_config(model_id, config["models"][model_id])
-        results.append(StageEstimate(stage, model_id, exact[stage, model_id],
-                                     estimate_requests(requests, spec, cache)))
+        results.append(
+            StageEstimate(
+                stage, model_id, exact[stage, model_id], estimate_requests(requests, spec, cache)
+            )
+        )
     if cache is not None:
         cache.close()
     return results
 
 
 def format_table(rows: Sequence[StageEstimate]) -> str:
-    header = f"{'stage':<10} {'model':<20} {'requests':>8} {'cached':>7} {'calls':>6} {'prompt tok':>11} {'output tok':>11} {'cost USD':>9}  basis"
+    header = (
+        f"{'stage':<10} {'model':<20} {'requests':>8} {'cached':>7} {'calls':>6} "
+        f"{'prompt tok':>11} {'output tok':>11} {'cost USD':>9}  basis"
+    )
     lines = [header, "-" * len(header)]
     total_calls = total_cost = 0.0
     for row in rows:
@@ -151,8 +197,10 @@ def format_table(rows: Sequence[StageEstimate]) -> str:
             f"{e.prompt_tokens:>11} {e.completion_tokens:>11} {e.cost_usd:>9.4f}  "
             f"{'exact prompts' if row.exact else 'typical sizes'}"
         )
-    lines.append(f"total: {int(total_calls)} calls to pay, at most {total_cost:.4f} USD "
-                 "(output tokens counted at max_tokens)")
+    lines.append(
+        f"total: {int(total_calls)} calls to pay, at most {total_cost:.4f} USD "
+        "(output tokens counted at max_tokens)"
+    )
     return "\n".join(lines)
 
 

@@ -26,7 +26,9 @@ def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(str(path), f"invalid JSON: {exc.msg}", record=f"line {line_no}") from exc
+                raise InputError(
+                    str(path), f"invalid JSON: {exc.msg}", record=f"line {line_no}"
+                ) from exc
             if not isinstance(value, dict):
                 raise InputError(str(path), "expected a JSON object", record=f"line {line_no}")
             yield value

@@ -52,7 +52,8 @@ class Article:
         """Plain abstract text; structured sections keep their labels as 'LABEL: text'."""
         parts = []
         for section in self.abstract_sections:
-            parts.append(f"{section.label}: {section.text}" if section.label else section.text)
+            text = section.text
+            parts.append(f"{section.label}: {text}" if section.label else text)
         return "\n".join(parts)
 
     @property
@@ -68,7 +69,9 @@ class Article:
             "pmid": self.pmid,
             "title": self.title,
             "abstract": self.abstract,
-            "abstract_sections": [{"label": s.label, "text": s.text} for s in self.abstract_sections],
+            "abstract_sections": [
+                {"label": s.label, "text": s.text} for s in self.abstract_sections
+            ],
             "mesh_headings": [
                 {
                     "ui": h.ui,
@@ -103,7 +106,9 @@ class Article:
                     name=h.get("name") or "",
                     major_topic=bool(h.get("major_topic", False)),
                     qualifiers=tuple(
-                        Qualifier(q.get("ui"), q.get("name") or "", bool(q.get("major_topic", False)))
+                        Qualifier(
+                            q.get("ui"), q.get("name") or "", bool(q.get("major_topic", False))
+                        )
                         for q in h.get("qualifiers") or []
                     ),
                 )

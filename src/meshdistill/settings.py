@@ -63,7 +63,9 @@ def check_references(config: Mapping[str, Any], workdir: str | Path = ".") -> No
     for where, role in roles:
         if role["model"] not in models:
             known = ", ".join(sorted(models)) or "none"
-            raise ConfigError(f"{where}.model", f"'{role['model']}' is not a key of 'models' ({known})")
+            raise ConfigError(
+                f"{where}.model", f"'{role['model']}' is not a key of 'models' ({known})"
+            )
         if not (root / role["prompt"]).is_file():
             raise ConfigError(f"{where}.prompt", f"prompt file '{role['prompt']}' does not exist")
         if where.startswith("generators"):
@@ -127,7 +129,11 @@ def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
     used_models = sorted({role["model"] for role in roles})
 
     def role_summary(role: Mapping[str, Any]) -> dict[str, Any]:
-        return {"model": role["model"], "prompt": role["prompt"], "params": role.get("params") or {}}
+        return {
+            "model": role["model"],
+            "prompt": role["prompt"],
+            "params": role.get("params") or {},
+        }
 
     prompts = {}
     for role in roles:
@@ -136,8 +142,11 @@ def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
     selection = dict(config["selection"])
     dedup = selection.pop("dedup", {})
     abstracts = config["abstracts"]
-    corpus: dict[str, Any] = {"source": abstracts["source"], "max_abstracts": abstracts["max_abstracts"],
-                              "major_topic_only": abstracts.get("major_topic_only", True)}
+    corpus: dict[str, Any] = {
+        "source": abstracts["source"],
+        "max_abstracts": abstracts["max_abstracts"],
+        "major_topic_only": abstracts.get("major_topic_only", True),
+    }
     if abstracts["source"] == "local":
         corpus["paths"] = abstracts["local"]["paths"]
     else:

@@ -26,7 +26,9 @@ class Target:
 
 def load_mesh(config: Mapping[str, Any]) -> MeshTree:
     mesh = config["mesh"]
-    return MeshTree.load(Path(mesh["source"]), cache_dir=Path(mesh.get("cache_dir") or DEFAULT_MESH_CACHE))
+    return MeshTree.load(
+        Path(mesh["source"]), cache_dir=Path(mesh.get("cache_dir") or DEFAULT_MESH_CACHE)
+    )
 
 
 def resolve_targets(config: Mapping[str, Any], tree: MeshTree | None = None) -> list[Target]:

@@ -18,8 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    tree = MeshTree.load(REPO / "data/mesh/desc_subset.xml",
-                         cache_dir=tmp_path_factory.mktemp("mesh-cache"))
+    tree = MeshTree.load(
+        REPO / "data/mesh/desc_subset.xml", cache_dir=tmp_path_factory.mktemp("mesh-cache")
+    )
     articles, _ = load_corpus([REPO / "data/corpus/sample_pubmed.xml"])
     return tree, {a.pmid: a for a in articles}, BM25Retriever.build(articles)
 
@@ -33,7 +34,8 @@ def test_on_branch_question_outranks_off_branch_question(sample, ic_kind: str) -
     breast = next(a for a in articles.values() if "D001943" in a.major_topic_uis)
     on_branch = retriever.search(breast.title, 4, exclude_pmids={breast.pmid})
     off_branch = retriever.search(
-        "Do inhaled corticosteroids reduce asthma exacerbations and airway inflammation?", 4,
+        "Do inhaled corticosteroids reduce asthma exacerbations and airway inflammation?",
+        4,
         exclude_pmids={breast.pmid},
     )
     assert breast.pmid not in {d.pmid for d in on_branch + off_branch}

@@ -1,5 +1,6 @@
-"""Helpers to run the real workflow (Snakemake as a subprocess) on a copy of the bundled sample, with every
-model served by a local OpenAI-compatible test server that the real `openai` client talks to."""
+"""Helpers to run the real workflow (Snakemake as a subprocess) on a copy of the bundled sample,
+with every model served by a local OpenAI-compatible test server that the real `openai` client
+talks to."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,18 @@ import yaml
 from meshdistill.testing.openai_server import OpenAITestServer
 
 REPO = Path(__file__).resolve().parents[2]
-WORKFLOW_PARTS = ["Snakefile", "rules", "scripts", "schemas", "prompts", "config", "data", "report", "envs",
-                  "profiles"]
+WORKFLOW_PARTS = [
+    "Snakefile",
+    "rules",
+    "scripts",
+    "schemas",
+    "prompts",
+    "config",
+    "data",
+    "report",
+    "envs",
+    "profiles",
+]
 API_KEY_ENV = "MESHDISTILL_TEST_KEY"
 API_KEY = "sk-test-0123456789abcdef"
 # A small slice of the sample keeps each Snakemake run to seconds.
@@ -45,10 +56,17 @@ def sample_responder(request: Mapping[str, Any]) -> str:
         title = _field(text, "Title").rstrip(".")
         if "Topic:" in text:
             return json.dumps({"question": f"Which treatment or method is examined in: {title}?"})
-        return json.dumps({"question": f"What were the main findings of the work on {title.lower()}?"})
+        return json.dumps(
+            {"question": f"What were the main findings of the work on {title.lower()}?"}
+        )
     if "judge" in schema_name:
-        return json.dumps({"relevance": 1 + digest % 5, "answerability": 1 + (digest // 5) % 5,
-                           "specificity": 1 + (digest // 25) % 5})
+        return json.dumps(
+            {
+                "relevance": 1 + digest % 5,
+                "answerability": 1 + (digest // 5) % 5,
+                "specificity": 1 + (digest // 25) % 5,
+            }
+        )
     if "answer" in schema_name:
         first = text.split("\n")[2] if text.count("\n") > 2 else text
         return json.dumps({"answer": f"According to the documents, {first[:200].strip()}"})
@@ -57,24 +75,45 @@ def sample_responder(request: Mapping[str, Any]) -> str:
 
 def test_config(base_url: str, **overrides: Any) -> dict[str, Any]:
     """A config overlay that points every role at the test server."""
-    model = {"provider": "openai", "base_url": base_url, "model": "test-model",
-             "api_key_env": API_KEY_ENV, "max_concurrency": 4, "timeout_s": 10,
-             "max_retries": 2, "price_input_per_mtok": 0.5, "price_output_per_mtok": 1.5}
+    model = {
+        "provider": "openai",
+        "base_url": base_url,
+        "model": "test-model",
+        "api_key_env": API_KEY_ENV,
+        "max_concurrency": 4,
+        "timeout_s": 10,
+        "max_retries": 2,
+        "price_input_per_mtok": 0.5,
+        "price_output_per_mtok": 1.5,
+    }
     config: dict[str, Any] = {
         "descriptors": {"uis": list(TEST_DESCRIPTORS)},
         "abstracts": {"max_abstracts": 2},
         "models": {"test-general": dict(model), "test-bio": dict(model, model="test-model-bio")},
         "generators": [
-            {"id": "general", "model": "test-general", "prompt": "prompts/question_general.v1.yaml",
-             "params": {"temperature": 0.7, "max_tokens": 64, "seed": 11}},
-            {"id": "biomedical", "model": "test-bio",
-             "prompt": "prompts/question_biomedical.v1.yaml",
-             "params": {"temperature": 0.7, "max_tokens": 64, "seed": 23}},
+            {
+                "id": "general",
+                "model": "test-general",
+                "prompt": "prompts/question_general.v1.yaml",
+                "params": {"temperature": 0.7, "max_tokens": 64, "seed": 11},
+            },
+            {
+                "id": "biomedical",
+                "model": "test-bio",
+                "prompt": "prompts/question_biomedical.v1.yaml",
+                "params": {"temperature": 0.7, "max_tokens": 64, "seed": 23},
+            },
         ],
-        "judge": {"model": "test-general", "prompt": "prompts/judge.v1.yaml",
-                  "params": {"temperature": 0.0, "max_tokens": 40, "seed": 7}},
-        "answerer": {"model": "test-general", "prompt": "prompts/answer.v1.yaml",
-                     "params": {"temperature": 0.2, "max_tokens": 160, "seed": 5}},
+        "judge": {
+            "model": "test-general",
+            "prompt": "prompts/judge.v1.yaml",
+            "params": {"temperature": 0.0, "max_tokens": 40, "seed": 7},
+        },
+        "answerer": {
+            "model": "test-general",
+            "prompt": "prompts/answer.v1.yaml",
+            "params": {"temperature": 0.2, "max_tokens": 160, "seed": 5},
+        },
     }
     return _merge(config, overrides)
 
@@ -103,16 +142,30 @@ class Workflow:
     def config(self) -> dict[str, Any]:
         return yaml.safe_load(self.overlay.read_text())
 
-    def snakemake(self, *args: str, check: bool = True, timeout: float = 600,
-                  env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def snakemake(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 600,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         # --configfile takes several values, so it goes last, after any targets.
-        command = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2", *args,
-                   "--configfile", str(self.overlay)]
+        command = [
+            str(Path(sys.executable).with_name("snakemake")),
+            "--cores",
+            "2",
+            *args,
+            "--configfile",
+            str(self.overlay),
+        ]
         full_env = {**os.environ, API_KEY_ENV: API_KEY, **(env or {})}
-        result = subprocess.run(command, cwd=self.root, env=full_env, capture_output=True,
-                                text=True, timeout=timeout)
+        result = subprocess.run(
+            command, cwd=self.root, env=full_env, capture_output=True, text=True, timeout=timeout
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def path(self, relative: str) -> Path:
@@ -122,7 +175,9 @@ class Workflow:
         return [json.loads(line) for line in self.path(relative).read_text().splitlines() if line]
 
     def mtimes(self, pattern: str) -> dict[str, int]:
-        return {str(p.relative_to(self.root)): p.stat().st_mtime_ns for p in self.root.glob(pattern)}
+        return {
+            str(p.relative_to(self.root)): p.stat().st_mtime_ns for p in self.root.glob(pattern)
+        }
 
 
 def copy_sample(destination: Path) -> Path:

@@ -23,7 +23,10 @@ def failing_run(workflow: Workflow, *args: str) -> str:
     [
         ({"uis": ["D999999"]}, "unknown MeSH UI 'D999999'"),
         ({"names": ["Not A Real Disease"]}, "unknown MeSH name 'Not A Real Disease'"),
-        ({"subtrees": [{"tree_number": "C99.999", "max_depth": 1}]}, "unknown MeSH tree number 'C99.999'"),
+        (
+            {"subtrees": [{"tree_number": "C99.999", "max_depth": 1}]},
+            "unknown MeSH tree number 'C99.999'",
+        ),
     ],
 )
 def test_unknown_descriptor_stops_before_any_job(

@@ -25,8 +25,7 @@ def major_topic_index(articles: dict[str, str]) -> dict[str, list[str]]:
     index: dict[str, list[str]] = {}
     for ui, name in TARGETS.items():
         index[name] = sorted(
-            pmid for pmid, xml in articles.items()
-            if re.search(rf'UI="{ui}" MajorTopicYN="Y"', xml)
+            pmid for pmid, xml in articles.items() if re.search(rf'UI="{ui}" MajorTopicYN="Y"', xml)
         )
     return index
 
@@ -50,8 +49,9 @@ def test_abstracts_from_pubmed(workflow: Workflow, retrieval_method: str) -> Non
             fetched = workflow.jsonl(f"results/abstracts/{ui}.jsonl")
             pmids = [r["pmid"] for r in fetched]
             assert len(pmids) == 3 and set(pmids) <= set(index[name]), (pmids, index[name])
-            assert all(any(h["ui"] == ui and h["major_topic"] for h in r["mesh_headings"])
-                       for r in fetched)
+            assert all(
+                any(h["ui"] == ui and h["major_topic"] for h in r["mesh_headings"]) for r in fetched
+            )
             for record in workflow.jsonl(f"results/scored/{ui}.jsonl"):
                 assert record["retrieval"]["method"] == retrieval_method
                 assert record["pmid"] not in {d["pmid"] for d in record["retrieval"]["documents"]}
@@ -64,6 +64,7 @@ def test_abstracts_from_pubmed(workflow: Workflow, retrieval_method: str) -> Non
         # Raw responses are cached: rebuilding the abstracts refetches nothing.
         for path in workflow.path("results/abstracts").iterdir():
             path.unlink()
-        workflow.snakemake("--forceall", "results/abstracts/D001943.jsonl",
-                           env={"NCBI_EMAIL": "tests@example.org"})
+        workflow.snakemake(
+            "--forceall", "results/abstracts/D001943.jsonl", env={"NCBI_EMAIL": "tests@example.org"}
+        )
         assert len(eutils.request_log) == requests_after_first_run

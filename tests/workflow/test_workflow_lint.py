@@ -15,8 +15,11 @@ pytestmark = pytest.mark.workflow
 
 def test_snakemake_lint_is_clean() -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("snakemake")), "--lint"], cwd=REPO,
-        capture_output=True, text=True, timeout=300,
+        [str(Path(sys.executable).with_name("snakemake")), "--lint"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations, your workflow is in a good condition" in result.stdout + result.stderr

@@ -19,11 +19,22 @@ pytestmark = pytest.mark.workflow
 def test_killed_run_resumes_from_the_cache(workflow: Workflow) -> None:
     server = workflow.server
     server.latency_s = 0.15
-    command = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2",
-               "--configfile", str(workflow.overlay)]
+    command = [
+        str(Path(sys.executable).with_name("snakemake")),
+        "--cores",
+        "2",
+        "--configfile",
+        str(workflow.overlay),
+    ]
     env = dict(os.environ, **{API_KEY_ENV: API_KEY})
-    process = subprocess.Popen(command, cwd=workflow.root, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        cwd=workflow.root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while server.answered < 10 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)

@@ -72,7 +72,9 @@ def test_run_validates_and_rebuilds_only_what_changed(workflow: Workflow) -> Non
     config["descriptors"]["uis"].append("D001249")
     workflow.write_config(config)
     jobs = planned_jobs(workflow.snakemake("-n").stdout)
-    assert jobs == sorted([(rule, "D001249") for rule in BRANCH_RULES] + [("all", None), ("merged", None)])
+    assert jobs == sorted(
+        [(rule, "D001249") for rule in BRANCH_RULES] + [("all", None), ("merged", None)]
+    )
     before = workflow.mtimes("results/*/D00*.jsonl")
     workflow.snakemake()
     after = workflow.mtimes("results/*/D00*.jsonl")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from meshdistill.records import Article
 ABSTRACT_SCHEMA = "abstract_record.schema.json"
 
 
-def name_mapper(tree: MeshTree):  # type: ignore[no-untyped-def]
+def name_mapper(tree: MeshTree) -> Callable[[str], str | None]:
     """Map a heading given by name (some corpora have no UIs) to its UI, or None if unknown."""
 
     def to_ui(name: str) -> str | None:
@@ -47,13 +47,19 @@ def pick_articles(
 
 
 def from_local_corpus(
-    paths: Sequence[str], fmt: str, ui: str, settings: Mapping[str, Any], tree: MeshTree,
+    paths: Sequence[str],
+    fmt: str,
+    ui: str,
+    settings: Mapping[str, Any],
+    tree: MeshTree,
     logger: logging.Logger,
 ) -> list[Article]:
     report = CorpusReport()
     articles = iter_corpus(paths, fmt=fmt, name_to_ui=name_mapper(tree), report=report)
     chosen = pick_articles(
-        articles, ui, major_topic_only=settings.get("major_topic_only", True),
+        articles,
+        ui,
+        major_topic_only=settings.get("major_topic_only", True),
         limit=int(settings["max_abstracts"]),
     )
     logger.info("corpus %s: %s", ", ".join(paths), report.to_dict())
@@ -78,8 +84,13 @@ def from_entrez(
 
 
 def run(
-    *, descriptor: Mapping[str, Any], settings: Mapping[str, Any], mesh_source: str,
-    mesh_cache: str, output: str, logger: logging.Logger,
+    *,
+    descriptor: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    mesh_source: str,
+    mesh_cache: str,
+    output: str,
+    logger: logging.Logger,
 ) -> int:
     tree = MeshTree.load(mesh_source, cache_dir=mesh_cache)
     if settings["source"] == "local":
@@ -92,7 +103,8 @@ def run(
     if not articles:
         logger.warning(
             "no abstracts for %s (%s): its branch of the dataset will be empty",
-            descriptor["ui"], descriptor["name"],
+            descriptor["ui"],
+            descriptor["name"],
         )
     count = write_jsonl(output, (a.to_dict() for a in articles), ABSTRACT_SCHEMA)
     logger.info("wrote %d abstracts for %s to %s", count, descriptor["ui"], output)

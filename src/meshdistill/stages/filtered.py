@@ -60,10 +60,21 @@ def dedup_filter(selection: Mapping[str, Any]) -> NearDuplicateFilter:
 
 
 def run(
-    *, descriptor: Mapping[str, Any], scored_path: str, abstracts_path: str, index_dir: str | None,
-    selection: Mapping[str, Any], retrieval: Mapping[str, Any], answerer: Mapping[str, Any],
-    models: Mapping[str, Mapping[str, Any]], llm: Mapping[str, Any], entrez: Mapping[str, Any],
-    config_hash: str, threads: int | None, pairs_output: str, dropped_output: str,
+    *,
+    descriptor: Mapping[str, Any],
+    scored_path: str,
+    abstracts_path: str,
+    index_dir: str | None,
+    selection: Mapping[str, Any],
+    retrieval: Mapping[str, Any],
+    answerer: Mapping[str, Any],
+    models: Mapping[str, Mapping[str, Any]],
+    llm: Mapping[str, Any],
+    entrez: Mapping[str, Any],
+    config_hash: str,
+    threads: int | None,
+    pairs_output: str,
+    dropped_output: str,
     logger: logging.Logger,
 ) -> int:
     scored = list(read_jsonl(scored_path))
@@ -85,12 +96,18 @@ def run(
         contexts[choice.pmid] = documents
         by_model[role.model_id].append(
             role.request(
-                choice.pmid, context=render_context(source, documents),
+                choice.pmid,
+                context=render_context(source, documents),
                 question=choice.chosen["question"],
             )
         )
     answers = run_role_requests(
-        by_model, models, llm, stage="answers", descriptor=descriptor["ui"], threads=threads,
+        by_model,
+        models,
+        llm,
+        stage="answers",
+        descriptor=descriptor["ui"],
+        threads=threads,
         logger=logger,
     )
 
@@ -99,21 +116,39 @@ def run(
         result = answers[choice.pmid]
         answer_text = (result.value or {}).get("answer")
         if not isinstance(answer_text, str) or not answer_text.strip():
-            dropped.append({
-                "descriptor_ui": descriptor["ui"], "pmid": choice.pmid, "reason": "answer_failed",
-                "detail": result.error or "empty answer",
-            })
+            dropped.append(
+                {
+                    "descriptor_ui": descriptor["ui"],
+                    "pmid": choice.pmid,
+                    "reason": "answer_failed",
+                    "detail": result.error or "empty answer",
+                }
+            )
             continue
-        pairs.append(pair_record(descriptor, sources[choice.pmid], choice, contexts[choice.pmid],
-                                 answer_text.strip(), call_record(result, role), config_hash))
+        pairs.append(
+            pair_record(
+                descriptor,
+                sources[choice.pmid],
+                choice,
+                contexts[choice.pmid],
+                answer_text.strip(),
+                call_record(result, role),
+                config_hash,
+            )
+        )
     write_jsonl(dropped_output, dropped, DROPPED_SCHEMA)
     logger.info("%s: %d pairs kept, %d dropped", descriptor["ui"], len(pairs), len(dropped))
     return write_jsonl(pairs_output, pairs, PAIR_SCHEMA)
 
 
 def pair_record(
-    descriptor: Mapping[str, Any], source: Article, choice: PairChoice,
-    context: list[dict[str, str]], answer: str, answer_call: dict[str, Any], config_hash: str,
+    descriptor: Mapping[str, Any],
+    source: Article,
+    choice: PairChoice,
+    context: list[dict[str, str]],
+    answer: str,
+    answer_call: dict[str, Any],
+    config_hash: str,
 ) -> dict[str, Any]:
     return {
         "id": f"{descriptor['ui']}:{source.pmid}",

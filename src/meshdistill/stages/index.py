@@ -10,12 +10,17 @@ from meshdistill.retrieval import BM25Retriever
 
 
 def run(
-    *, corpus: Sequence[str], corpus_format: str, output: str,
+    *,
+    corpus: Sequence[str],
+    corpus_format: str,
+    output: str,
     logger: logging.Logger,
 ) -> int:
     report = CorpusReport()
     articles = list(iter_corpus(list(corpus), fmt=corpus_format, report=report))
     retriever = BM25Retriever.build(articles)
     retriever.save(output)
-    logger.info("indexed %d documents from %s: %s", len(retriever), ", ".join(corpus), report.to_dict())
+    logger.info(
+        "indexed %d documents from %s: %s", len(retriever), ", ".join(corpus), report.to_dict()
+    )
     return len(retriever)

@@ -27,7 +27,9 @@ class Role:
 
     @classmethod
     def from_config(cls, name: str, cfg: Mapping[str, Any]) -> Role:
-        return cls(name, cfg["model"], PromptTemplate.load(cfg["prompt"]), dict(cfg.get("params") or {}))
+        return cls(
+            name, cfg["model"], PromptTemplate.load(cfg["prompt"]), dict(cfg.get("params") or {})
+        )
 
     def request(self, request_id: str, **fields: str) -> LLMRequest:
         return LLMRequest(
@@ -85,7 +87,13 @@ def run_role_requests(
         if not requests:
             continue
         service = open_service(
-            model_id, models, llm, stage=stage, descriptor=descriptor, threads=threads, logger=logger
+            model_id,
+            models,
+            llm,
+            stage=stage,
+            descriptor=descriptor,
+            threads=threads,
+            logger=logger,
         )
         try:
             for result in service.run(requests):
@@ -102,10 +110,17 @@ def call_record(result: LLMResult, role: Role) -> dict[str, Any]:
     """The provenance of one structured call (schemas/common.schema.json#/$defs/llm_call)."""
     return {
         "model": role.model_id,
-        "prompt": {"name": role.prompt.name, "version": role.prompt.version, "sha256": role.prompt.sha256},
+        "prompt": {
+            "name": role.prompt.name,
+            "version": role.prompt.version,
+            "sha256": role.prompt.sha256,
+        },
         "status": "ok" if result.value is not None else "failed",
         "error": result.error,
         "raw_reply": None if result.value is not None else result.raw,
         "cache_key": result.cache_key,
-        "usage": {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens},
+        "usage": {
+            "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens,
+        },
     }

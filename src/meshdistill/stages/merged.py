@@ -50,11 +50,19 @@ def prices(models: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float
 
 
 def run(
-    *, pairs_paths: Sequence[str], dropped_paths: Sequence[str], questions_paths: Sequence[str],
-    scored_paths: Sequence[str], out_dir: str, plots_dir: str,
-    descriptors: Mapping[str, Mapping[str, Any]], dataset: Mapping[str, Any],
-    selection: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]],
-    summary: Mapping[str, Any], logger: logging.Logger,
+    *,
+    pairs_paths: Sequence[str],
+    dropped_paths: Sequence[str],
+    questions_paths: Sequence[str],
+    scored_paths: Sequence[str],
+    out_dir: str,
+    plots_dir: str,
+    descriptors: Mapping[str, Mapping[str, Any]],
+    dataset: Mapping[str, Any],
+    selection: Mapping[str, Any],
+    models: Mapping[str, Mapping[str, Any]],
+    summary: Mapping[str, Any],
+    logger: logging.Logger,
 ) -> dict[str, Any]:
     pairs = [record for path in sorted(pairs_paths) for record in read_jsonl(path)]
     dropped = [record for path in sorted(dropped_paths) for record in read_jsonl(path)]

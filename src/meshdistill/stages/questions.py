@@ -20,9 +20,15 @@ def request_id(pmid: str, generator_id: str) -> str:
 
 
 def run(
-    *, descriptor: Mapping[str, Any], abstracts_path: str, generators: Sequence[Mapping[str, Any]],
-    models: Mapping[str, Mapping[str, Any]], llm: Mapping[str, Any], threads: int | None,
-    output: str, logger: logging.Logger,
+    *,
+    descriptor: Mapping[str, Any],
+    abstracts_path: str,
+    generators: Sequence[Mapping[str, Any]],
+    models: Mapping[str, Mapping[str, Any]],
+    llm: Mapping[str, Any],
+    threads: int | None,
+    output: str,
+    logger: logging.Logger,
 ) -> int:
     articles = [Article.from_dict(r) for r in read_jsonl(abstracts_path)]
     roles = [Role.from_config(f"generator:{g['id']}", g) for g in generators]
@@ -38,7 +44,12 @@ def run(
                 )
             )
     results = run_role_requests(
-        by_model, models, llm, stage="questions", descriptor=descriptor["ui"], threads=threads,
+        by_model,
+        models,
+        llm,
+        stage="questions",
+        descriptor=descriptor["ui"],
+        threads=threads,
         logger=logger,
     )
     records = []
@@ -46,15 +57,22 @@ def run(
         for generator, role in zip(generators, roles, strict=True):
             result = results[request_id(article.pmid, generator["id"])]
             question = (result.value or {}).get("question")
-            records.append({
-                "descriptor_ui": descriptor["ui"],
-                "pmid": article.pmid,
-                "generator": generator["id"],
-                "question": question.strip() if isinstance(question, str) else None,
-                "generation": call_record(result, role),
-            })
+            records.append(
+                {
+                    "descriptor_ui": descriptor["ui"],
+                    "pmid": article.pmid,
+                    "generator": generator["id"],
+                    "question": question.strip() if isinstance(question, str) else None,
+                    "generation": call_record(result, role),
+                }
+            )
     failed = sum(1 for r in records if r["question"] is None)
     if failed:
-        logger.warning("%d of %d questions failed for %s (raw replies kept in %s)",
-                       failed, len(records), descriptor["ui"], output)
+        logger.warning(
+            "%d of %d questions failed for %s (raw replies kept in %s)",
+            failed,
+            len(records),
+            descriptor["ui"],
+            output,
+        )
     return write_jsonl(output, records, QUESTION_SCHEMA)

@@ -8,12 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from meshdistill.pubmed.entrez import EntrezClient, EntrezSettings
 from meshdistill.retrieval import BM25Retriever, PubMedRetriever, Retriever
 
 
-def entrez_client(entrez: Mapping[str, Any], logger: logging.Logger):  # type: ignore[no-untyped-def]
-    from meshdistill.pubmed.entrez import EntrezClient, EntrezSettings
-
+def entrez_client(entrez: Mapping[str, Any], logger: logging.Logger) -> EntrezClient:
     cfg = dict(entrez)
     cache_dir = Path(cfg.get("cache_dir") or "cache/entrez")
     cfg.setdefault("throttle_path", str(cache_dir / "throttle.json"))
@@ -21,7 +20,9 @@ def entrez_client(entrez: Mapping[str, Any], logger: logging.Logger):  # type: i
 
 
 def open_retriever(
-    retrieval: Mapping[str, Any], index_dir: str | None, entrez: Mapping[str, Any],
+    retrieval: Mapping[str, Any],
+    index_dir: str | None,
+    entrez: Mapping[str, Any],
     logger: logging.Logger,
 ) -> Retriever:
     if retrieval["method"] == "bm25":

@@ -29,7 +29,9 @@ def configure_logging(log_path: str | Path | None) -> logging.Logger:
     return root
 
 
-def run_stage(stage: str, log_path: str | Path | None, body: Callable[[logging.Logger], None]) -> None:
+def run_stage(
+    stage: str, log_path: str | Path | None, body: Callable[[logging.Logger], None]
+) -> None:
     """Run a stage; a known error becomes one clear line (and exit status 1), not a traceback."""
     logger = configure_logging(log_path).getChild(stage)
     try:

@@ -44,8 +44,10 @@ def selection_settings(selection: Mapping[str, Any]) -> SelectionSettings:
 
 
 def hierarchy_scores(
-    scorers: Mapping[str, SimilarityScorer], source_uis: Sequence[str],
-    documents: Sequence[RetrievedDocument], set_method: str,
+    scorers: Mapping[str, SimilarityScorer],
+    source_uis: Sequence[str],
+    documents: Sequence[RetrievedDocument],
+    set_method: str,
 ) -> dict[str, float]:
     retrieved = [list(doc.mesh_uis) for doc in documents]
     return {
@@ -55,11 +57,23 @@ def hierarchy_scores(
 
 
 def run(
-    *, descriptor: Mapping[str, Any], questions_path: str, abstracts_path: str,
-    index_dir: str | None, retrieval: Mapping[str, Any], scoring: Mapping[str, Any],
-    selection: Mapping[str, Any], judge: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]],
-    llm: Mapping[str, Any], mesh_source: str, mesh_cache: str, entrez: Mapping[str, Any],
-    threads: int | None, output: str, logger: logging.Logger,
+    *,
+    descriptor: Mapping[str, Any],
+    questions_path: str,
+    abstracts_path: str,
+    index_dir: str | None,
+    retrieval: Mapping[str, Any],
+    scoring: Mapping[str, Any],
+    selection: Mapping[str, Any],
+    judge: Mapping[str, Any],
+    models: Mapping[str, Mapping[str, Any]],
+    llm: Mapping[str, Any],
+    mesh_source: str,
+    mesh_cache: str,
+    entrez: Mapping[str, Any],
+    threads: int | None,
+    output: str,
+    logger: logging.Logger,
 ) -> int:
     questions = list(read_jsonl(questions_path))
     sources = {a.pmid: a for a in (Article.from_dict(r) for r in read_jsonl(abstracts_path))}
@@ -82,7 +96,12 @@ def run(
             judge_role.request(str(index), abstract=source.abstract, question=record["question"])
         )
     judged = run_role_requests(
-        by_model, models, llm, stage="judge", descriptor=descriptor["ui"], threads=threads,
+        by_model,
+        models,
+        llm,
+        stage="judge",
+        descriptor=descriptor["ui"],
+        threads=threads,
         logger=logger,
     )
 
@@ -102,8 +121,12 @@ def run(
                 "method": retrieval["method"],
                 "k": k,
                 "documents": [
-                    {"pmid": d.pmid, "rank": d.rank, "score": round(float(d.score), 6),
-                     "mesh_uis": list(d.mesh_uis)}
+                    {
+                        "pmid": d.pmid,
+                        "rank": d.rank,
+                        "score": round(float(d.score), 6),
+                        "mesh_uis": list(d.mesh_uis),
+                    }
                     for d in documents
                 ],
             }
@@ -114,7 +137,9 @@ def run(
                 "hierarchy_by_measure": by_measure,
                 "self_eval": self_eval,
                 "self_eval_score": self_eval_value,
-                "combined": round(combined_score(by_measure[measure], self_eval_value, weights), 12),
+                "combined": round(
+                    combined_score(by_measure[measure], self_eval_value, weights), 12
+                ),
             }
         scored.append(out)
     return write_jsonl(output, scored, SCORED_SCHEMA)
