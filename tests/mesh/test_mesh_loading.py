@@ -88,7 +88,7 @@ def test_descriptor_xml(tmp_path: Path, compress: bool, no_network: None) -> Non
 
 
 def test_bundled_subset_with_remote_dtd_is_parsed_offline(no_network: None) -> None:
-    from conftest import BUNDLED_SUBSET
+    from tests.mesh.conftest import BUNDLED_SUBSET
 
     if not BUNDLED_SUBSET.is_file():
         pytest.skip(f"bundled MeSH subset {BUNDLED_SUBSET} is absent")

@@ -95,7 +95,7 @@ def bundled_scorers(bundled_tree: MeshTree) -> dict[str, SimilarityScorer]:
 
 
 def bundled_uis() -> st.SearchStrategy[str]:
-    from conftest import BUNDLED_SUBSET
+    from tests.mesh.conftest import BUNDLED_SUBSET
 
     if not BUNDLED_SUBSET.is_file():
         return st.just("absent")

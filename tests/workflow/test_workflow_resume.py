@@ -45,6 +45,9 @@ def test_killed_run_resumes_from_the_cache(workflow: Workflow) -> None:
     assert answered_before_kill >= 10
 
     server.latency_s = 0.0
+    # A SIGKILL (unlike Ctrl-C) leaves Snakemake's directory lock behind, as after a power
+    # loss; releasing it is the documented first step, then the run resumes.
+    workflow.snakemake("--unlock")
     workflow.snakemake()
     assert workflow.path("results/dataset/sft.jsonl").exists()
     repeated = {key: count for key, count in server.per_hash.items() if count > 1}

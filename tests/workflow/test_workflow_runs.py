@@ -52,6 +52,19 @@ def test_run_validates_and_rebuilds_only_what_changed(workflow: Workflow) -> Non
     paid = server.total_requests
     assert paid > 0
 
+    # The dataset folder loads with Hugging Face `datasets`, both configurations.
+    import datasets
+
+    folder = str(workflow.path("results/dataset"))
+    assert len(datasets.load_dataset(folder, "sft", split="train")) == len(sft)
+    assert len(datasets.load_dataset(folder, "preference", split="train")) == len(preference)
+
+    # The Snakemake report holds the card and the captioned plots.
+    workflow.snakemake("--report", "report.html")
+    report = workflow.path("report.html").read_text(errors="replace")
+    for plot in ("score_histograms.png", "margin_histogram.png", "subtree_coverage.png"):
+        assert plot in report
+
     # Nothing changed: nothing to do, nothing paid.
     assert "Nothing to be done" in workflow.snakemake("-n").stdout
     workflow.snakemake()
