@@ -53,7 +53,7 @@ def sample_responder(request: Mapping[str, Any]) -> str:
     text = _user_text(request)
     digest = int(hashlib.sha256(text.encode()).hexdigest(), 16)
     if "question" in schema_name:
-        title = _field(text, "Title").rstrip(".")
+        title = _field(text, "Title").rstrip(".").replace("?", "")[:100]
         if "Topic:" in text:
             return json.dumps({"question": f"Which treatment or method is examined in: {title}?"})
         return json.dumps(

@@ -237,7 +237,7 @@ _LLAMA_LOAD_LOCK = threading.Lock()
 
 def _load_llama(spec: ModelSpec) -> tuple[Any, threading.Lock]:
     path = resolve_model_path(spec)
-    key = (str(path), spec.n_ctx, spec.n_threads)
+    key = (str(path), spec.n_ctx, spec.n_threads, spec.effective_chat_format)
     with _LLAMA_LOAD_LOCK:
         loaded = _LLAMA_MODELS.get(key)
         if loaded is None:
@@ -251,6 +251,7 @@ def _load_llama(spec: ModelSpec) -> tuple[Any, threading.Lock]:
                 model_path=str(path),
                 n_ctx=spec.n_ctx,
                 n_threads=spec.n_threads,
+                chat_format=spec.effective_chat_format,
                 seed=0,
                 verbose=False,
             )

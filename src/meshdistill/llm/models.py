@@ -22,6 +22,9 @@ from meshdistill.errors import ConfigError
 
 PROVIDERS = ("openai", "llama_cpp")
 
+#: Prompt format of the bundled Gemma 3 270M GGUF, which ships without a chat template.
+BUNDLED_CHAT_FORMAT = "gemma"
+
 #: Where the bundled GGUF is assembled when no cache directory is given.
 DEFAULT_MODEL_CACHE_DIR = Path.home() / ".cache" / "meshdistill" / "models"
 
@@ -76,6 +79,10 @@ class ModelSpec:
     retry_after_cap_s: float = 120.0
     #: Where the bundled GGUF is assembled (llama_cpp with no ``model_path``).
     model_cache_dir: str | None = None
+    #: llama.cpp prompt format (e.g. "gemma", "chatml"); None = the GGUF's own chat template.
+    #: The bundled Gemma GGUF carries no template (llama-cpp-python would fall back to the
+    #: llama-2 format), so it defaults to "gemma".
+    chat_format: str | None = None
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDERS:
@@ -136,6 +143,7 @@ class ModelSpec:
             "api_key_env": (str,),
             "model_path": (str,),
             "model_cache_dir": (str,),
+            "chat_format": (str,),
             "n_ctx": (int,),
             "n_threads": (int,),
             "max_concurrency": (int,),
@@ -151,6 +159,12 @@ class ModelSpec:
             values[key] = float(checked) if expected == (int, float) else checked
         return cls(id=model_id, **values)
 
+    @property
+    def effective_chat_format(self) -> str | None:
+        if self.chat_format is None and self.provider == "llama_cpp" and self.model_path is None:
+            return BUNDLED_CHAT_FORMAT
+        return self.chat_format
+
     def with_concurrency(self, max_concurrency: int) -> ModelSpec:
         """A copy allowing ``max_concurrency`` requests in flight (a job's resource share)."""
         return dataclasses.replace(self, max_concurrency=max_concurrency)
@@ -162,6 +176,7 @@ class ModelSpec:
                 "provider": self.provider,
                 "model": self.model,
                 "model_sha256": model_file_sha256(resolve_model_path(self)),
+                "chat_format": self.effective_chat_format,
             }
         return {"provider": self.provider, "model": self.model, "base_url": self.base_url}
 

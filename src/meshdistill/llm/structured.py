@@ -36,7 +36,9 @@ def parse_reply(content: str | None, schema_name: str) -> tuple[dict[str, Any] |
     if fenced:
         text = fenced.group("body")
     try:
-        value = json.loads(text)
+        # strict=False accepts raw newlines and tabs inside strings, which small local models
+        # emit and which carry no ambiguity; everything else must be well-formed JSON.
+        value = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         return None, f"the reply is not valid JSON ({exc.msg} at character {exc.pos})"
     if not isinstance(value, dict):

@@ -62,7 +62,7 @@ def run(
                     "descriptor_ui": descriptor["ui"],
                     "pmid": article.pmid,
                     "generator": generator["id"],
-                    "question": question.strip() if isinstance(question, str) else None,
+                    "question": " ".join(question.split()) if isinstance(question, str) else None,
                     "generation": call_record(result, role),
                 }
             )
