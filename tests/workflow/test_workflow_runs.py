@@ -108,7 +108,10 @@ def test_run_validates_and_rebuilds_only_what_changed(workflow: Workflow) -> Non
 
     # Changing a prompt reruns the stage that uses it; only the new requests are paid.
     answer_prompt = workflow.path("prompts/answer.v1.yaml")
-    answer_prompt.write_text(answer_prompt.read_text().replace("two or three", "at most three"))
+    original_prompt = answer_prompt.read_text()
+    edited_prompt = original_prompt.replace("Answer in", "Please answer in")
+    assert edited_prompt != original_prompt
+    answer_prompt.write_text(edited_prompt)
     jobs = planned_jobs(workflow.snakemake("-n").stdout)
     assert {rule for rule, _ in jobs} == {"filtered", "merged", "all"}
     pairs_before = sum(

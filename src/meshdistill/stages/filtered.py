@@ -122,6 +122,7 @@ def run(
                     "pmid": choice.pmid,
                     "reason": "answer_failed",
                     "detail": result.error or "empty answer",
+                    "generation": call_record(result, role),
                 }
             )
             continue

@@ -14,7 +14,10 @@ from meshdistill.stages.filtered import dedup_filter
 
 
 def usage_rows(
-    questions: Sequence[str], scored: Sequence[str], pairs: Sequence[str]
+    questions: Sequence[str],
+    scored: Sequence[str],
+    pairs: Sequence[str],
+    dropped: Sequence[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """Tokens of every LLM call behind the dataset, by stage, descriptor and model."""
 
@@ -37,6 +40,10 @@ def usage_rows(
     for path in pairs:
         for record in read_jsonl(path):
             yield row("answers", record["descriptor"]["ui"], record["answer"]["generation"])
+    for path in dropped:
+        for record in read_jsonl(path):
+            if record.get("generation"):
+                yield row("answers", record["descriptor_ui"], record["generation"])
 
 
 def prices(models: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -66,7 +73,7 @@ def run(
 ) -> dict[str, Any]:
     pairs = [record for path in sorted(pairs_paths) for record in read_jsonl(path)]
     dropped = [record for path in sorted(dropped_paths) for record in read_jsonl(path)]
-    usage = list(usage_rows(questions_paths, scored_paths, pairs_paths))
+    usage = list(usage_rows(questions_paths, scored_paths, pairs_paths, dropped_paths))
     cross: NearDuplicateFilter = dedup_filter(selection)
     stats = write_dataset(
         pairs,
