@@ -8,6 +8,7 @@ time in-process with grammar-constrained JSON decoding.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
 import random
@@ -231,8 +232,18 @@ class OpenAIBackend:
 
 # One loaded model per (file, context, threads) per process; llama.cpp contexts are not
 # thread-safe, so each model has its own lock and serves one request at a time.
-_LLAMA_MODELS: dict[tuple[str, int, int | None], tuple[Any, threading.Lock]] = {}
+_LLAMA_MODELS: dict[tuple[str, int, int | None, str | None], tuple[Any, threading.Lock]] = {}
 _LLAMA_LOAD_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_llama_models() -> None:
+    """Free loaded models before interpreter teardown: llama-cpp-python's own finaliser runs
+    after its C bindings are gone and prints a spurious TypeError traceback at exit."""
+    with _LLAMA_LOAD_LOCK:
+        for model, _ in _LLAMA_MODELS.values():
+            model.close()
+        _LLAMA_MODELS.clear()
 
 
 def _load_llama(spec: ModelSpec) -> tuple[Any, threading.Lock]:
