@@ -146,6 +146,7 @@ def write_dataset(
     write_parquet(ordered, out_dir / PARQUET_FILE)
 
     stats = compute_stats(ordered, all_dropped, usage, descriptors=descriptors, prices=prices)
+    validate(stats, "stats.schema.json", str(out_dir / STATS_FILE))
     _write_text(out_dir / STATS_FILE, _pretty_json(stats))
     card = render_card(stats, settings_summary)
     _write_text(out_dir / CARD_FILE, card)
