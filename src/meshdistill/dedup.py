@@ -18,10 +18,7 @@ _MINHASH_SCHEME = "affine32"  # datasketch's default; named so the permutations 
 def normalise_question(text: str) -> str:
     """Unicode NFKC, casefolded, punctuation and symbols removed, whitespace collapsed."""
     folded = unicodedata.normalize("NFKC", text).casefold()
-    kept = [
-        " " if unicodedata.category(char)[0] in {"P", "S"} else char
-        for char in folded
-    ]
+    kept = [" " if unicodedata.category(char)[0] in {"P", "S"} else char for char in folded]
     return " ".join("".join(kept).split())
 
 
@@ -31,8 +28,6 @@ def word_shingles(normalised: str, size: int) -> set[str]:
     if len(words) <= size:
         return {" ".join(words)} if words else set()
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
-
-
 
 
 class NearDuplicateFilter:

@@ -154,9 +154,7 @@ def _drop(descriptor_ui: str, pmid: str, reason: str, detail: str) -> dict[str, 
     return {"descriptor_ui": descriptor_ui, "pmid": pmid, "reason": reason, "detail": detail}
 
 
-def _usable(
-    record: Mapping[str, Any], settings: SelectionSettings
-) -> tuple[str, str] | None:
+def _usable(record: Mapping[str, Any], settings: SelectionSettings) -> tuple[str, str] | None:
     """(reason, detail) when a scored record cannot take part in the choice, else None."""
     generator = record["generator"]
     if record["generation"]["status"] != "ok" or record["question"] is None:
@@ -179,9 +177,7 @@ def _score_group(
 ) -> list[dict[str, Any]]:
     """Copies of ``records`` with ``scores.self_eval_score`` and ``scores.combined`` set."""
     evaluations = [self_eval_score(r["scores"]["self_eval"]) for r in records]
-    hierarchy_only = settings.compare_on_common_components and any(
-        e is None for e in evaluations
-    )
+    hierarchy_only = settings.compare_on_common_components and any(e is None for e in evaluations)
     scored = []
     for record, evaluation in zip(records, evaluations, strict=True):
         result = copy.deepcopy(record)
@@ -219,8 +215,14 @@ def select_pairs(
             else:
                 dropped.append(_drop(descriptor_ui, pmid, *problem))
         if len(usable) < 2:
-            dropped.append(_drop(descriptor_ui, pmid, "too_few_questions",
-                                 f"{len(usable)} usable question(s) of {len(records)}"))
+            dropped.append(
+                _drop(
+                    descriptor_ui,
+                    pmid,
+                    "too_few_questions",
+                    f"{len(usable)} usable question(s) of {len(records)}",
+                )
+            )
             continue
         ranked = sorted(
             _score_group(usable, settings),
@@ -234,15 +236,27 @@ def select_pairs(
             dropped.append(_drop(descriptor_ui, pmid, *reason))
             continue
         if normalise_question(chosen["question"]) == normalise_question(rejected["question"]):
-            dropped.append(_drop(descriptor_ui, pmid, "near_duplicate",
-                                 "chosen and rejected questions are identical after normalising"))
+            dropped.append(
+                _drop(
+                    descriptor_ui,
+                    pmid,
+                    "near_duplicate",
+                    "chosen and rejected questions are identical after normalising",
+                )
+            )
             continue
         key = pair_id(descriptor_ui, pmid)
         if dedup is not None:
             earlier = dedup.is_duplicate(key, chosen["question"])
             if earlier is not None:
-                dropped.append(_drop(descriptor_ui, pmid, "near_duplicate",
-                                     f"chosen question nearly repeats pair {earlier}"))
+                dropped.append(
+                    _drop(
+                        descriptor_ui,
+                        pmid,
+                        "near_duplicate",
+                        f"chosen question nearly repeats pair {earlier}",
+                    )
+                )
                 continue
         pairs.append(PairChoice(pmid=pmid, chosen=chosen, rejected=rejected, margin=margin))
     return pairs, dropped

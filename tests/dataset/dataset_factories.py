@@ -53,7 +53,9 @@ def scored(
         "generator": generator,
         "question": question,
         "generation": llm_call(model, f"question_{generator}", f"{pmid}{generator}", status),
-        "retrieval": None if failed else {
+        "retrieval": None
+        if failed
+        else {
             "method": "bm25",
             "k": 4,
             "documents": [{"pmid": "900", "rank": 1, "score": 3.5, "mesh_uis": ["D003924"]}],
@@ -69,6 +71,7 @@ POOR = {"relevance": 2, "answerability": 2, "specificity": 1}
 
 def pair_from_choice(choice: Any, descriptor: dict[str, Any], answer: str) -> dict[str, Any]:
     """A pair_record built the way the workflow's glue is expected to build it."""
+
     def side(record: dict[str, Any]) -> dict[str, Any]:
         return {
             "generator": record["generator"],

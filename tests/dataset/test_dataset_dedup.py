@@ -19,12 +19,18 @@ def test_word_shingles() -> None:
 
 def test_drops_near_duplicate_keeps_distant_paraphrase() -> None:
     dedup = NearDuplicateFilter(threshold=0.7)
-    first = ("What is the effect of metformin on hepatic glucose production in adults "
-             "with newly diagnosed type 2 diabetes mellitus?")
-    near = ("What is the effect of metformin on hepatic glucose production in adults "
-            "with newly diagnosed type 2 diabetes?")
-    paraphrase = ("How does metformin change the liver's glucose output in recently "
-                  "diagnosed adult type 2 diabetics?")
+    first = (
+        "What is the effect of metformin on hepatic glucose production in adults "
+        "with newly diagnosed type 2 diabetes mellitus?"
+    )
+    near = (
+        "What is the effect of metformin on hepatic glucose production in adults "
+        "with newly diagnosed type 2 diabetes?"
+    )
+    paraphrase = (
+        "How does metformin change the liver's glucose output in recently "
+        "diagnosed adult type 2 diabetics?"
+    )
     assert dedup.is_duplicate("a", first) is None
     assert dedup.is_duplicate("b", near) == "a"
     assert dedup.is_duplicate("c", paraphrase) is None

@@ -117,9 +117,7 @@ def test_mixed_self_eval_compares_on_hierarchy_alone() -> None:
     [pair], _ = select_pairs(records, SelectionSettings(), None)
     assert pair.chosen["generator"] == "gen_b"
     assert pair.margin == pytest.approx(0.10)
-    [pair], _ = select_pairs(
-        records, SelectionSettings(compare_on_common_components=False), None
-    )
+    [pair], _ = select_pairs(records, SelectionSettings(compare_on_common_components=False), None)
     assert pair.chosen["generator"] == "gen_a"
 
 
@@ -141,11 +139,13 @@ def test_near_duplicate_chosen_questions_are_dropped_across_abstracts() -> None:
     dedup = NearDuplicateFilter(threshold=0.8)
     distant = "Which genetic variants predict metformin response in lean adults with prediabetes?"
     records = [
-        scored("1", "gen_a", Q1, 0.9, None), scored("1", "gen_b", Q3, 0.1, None),
+        scored("1", "gen_a", Q1, 0.9, None),
+        scored("1", "gen_b", Q3, 0.1, None),
         # same question as pmid 1's chosen, differing only in case and punctuation
         scored("2", "gen_a", Q1.upper().replace("?", " ?"), 0.9, None),
         scored("2", "gen_b", Q3, 0.1, None),
-        scored("3", "gen_a", distant, 0.9, None), scored("3", "gen_b", Q1, 0.1, None),
+        scored("3", "gen_a", distant, 0.9, None),
+        scored("3", "gen_b", Q1, 0.1, None),
     ]
     pairs, dropped = select_pairs(records, SelectionSettings(), dedup)
     assert [p.pmid for p in pairs] == ["1", "3"]

@@ -27,11 +27,15 @@ DESCRIPTORS = {
 }
 SHARED = "Does intensive glucose lowering reduce cardiovascular events in hypertensive adults?"
 QUESTIONS = {
-    ("D003920", "101"): ("How does metformin alter hepatic glucose output in adults?",
-                         "What is metformin used for in medicine today?"),
+    ("D003920", "101"): (
+        "How does metformin alter hepatic glucose output in adults?",
+        "What is metformin used for in medicine today?",
+    ),
     ("D003920", "102"): (SHARED, "Is blood pressure related to diabetes in any way at all?"),
-    ("D006973", "201"): ("Which antihypertensive class best protects kidney function?",
-                         "Are there drugs for high blood pressure available now?"),
+    ("D006973", "201"): (
+        "Which antihypertensive class best protects kidney function?",
+        "Are there drugs for high blood pressure available now?",
+    ),
     # same chosen question as D003920:102: a cross-descriptor near-duplicate
     ("D006973", "102"): (SHARED, "Do hypertensive people have more heart attacks than others?"),
 }
@@ -42,8 +46,10 @@ SETTINGS_SUMMARY = {
     "scoring": {"measure": "lin", "ic_kind": "intrinsic_seco"},
     "selection": {"min_margin": 0.02, "score_ceiling": None},
     "models": {"model-a": {"backend": "openai"}, "model-b": {"backend": "llama_cpp"}},
-    "generators": {"gen_a": {"model": "model-a", "prompt": "question_general"},
-                   "gen_b": {"model": "model-b", "prompt": "question_biomedical"}},
+    "generators": {
+        "gen_a": {"model": "model-a", "prompt": "question_general"},
+        "gen_b": {"model": "model-b", "prompt": "question_biomedical"},
+    },
     "prompts": {"question_general": {"version": 1, "sha256": "a" * 64}},
     "seed": 7,
 }
@@ -73,20 +79,40 @@ def build_pairs() -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
 
 
 USAGE = [
-    {"stage": "questions", "descriptor_ui": "D003920", "model": "model-a",
-     "prompt_tokens": 1000, "completion_tokens": 100},
-    {"stage": "questions", "descriptor_ui": "D006973", "model": "model-a",
-     "prompt_tokens": 3000, "completion_tokens": 300},
-    {"stage": "questions", "descriptor_ui": "D003920", "model": "model-b",
-     "prompt_tokens": 500, "completion_tokens": 50},
+    {
+        "stage": "questions",
+        "descriptor_ui": "D003920",
+        "model": "model-a",
+        "prompt_tokens": 1000,
+        "completion_tokens": 100,
+    },
+    {
+        "stage": "questions",
+        "descriptor_ui": "D006973",
+        "model": "model-a",
+        "prompt_tokens": 3000,
+        "completion_tokens": 300,
+    },
+    {
+        "stage": "questions",
+        "descriptor_ui": "D003920",
+        "model": "model-b",
+        "prompt_tokens": 500,
+        "completion_tokens": 50,
+    },
 ]
 
 
 def write(out_dir: Path, plots: bool = True) -> dict[str, Any]:
     pairs, dropped = build_pairs()
     return write_dataset(
-        pairs[::-1], dropped, USAGE, out_dir,
-        descriptors=DESCRIPTORS, settings_summary=SETTINGS_SUMMARY, prices=PRICES,
+        pairs[::-1],
+        dropped,
+        USAGE,
+        out_dir,
+        descriptors=DESCRIPTORS,
+        settings_summary=SETTINGS_SUMMARY,
+        prices=PRICES,
         cross_descriptor_dedup=NearDuplicateFilter(),
         plots_dir=out_dir / "plots" if plots else None,
         system_prompt="You are a biomedical expert.",
@@ -119,10 +145,14 @@ def test_records_layout() -> None:
     assert sft["messages"][0]["content"].endswith("Question: " + pair["chosen"]["question"])
     plain = to_sft_record(pair, "System.")
     assert [m["content"] for m in plain["messages"]] == [
-        "System.", pair["chosen"]["question"], pair["answer"]["text"]]
+        "System.",
+        pair["chosen"]["question"],
+        pair["answer"]["text"],
+    ]
     preference = to_preference_record(pair, "Q about {title}: {abstract} {unknown}")
     assert preference["prompt"] == (
-        f"Q about {pair['source']['title']}: {pair['source']['abstract']} {{unknown}}")
+        f"Q about {pair['source']['title']}: {pair['source']['abstract']} {{unknown}}"
+    )
     assert preference["chosen"] == pair["chosen"]["question"]
     assert preference["rejected"] == pair["rejected"]["question"]
     with pytest.raises(ConfigError, match="preference_instruction"):
@@ -154,7 +184,10 @@ def test_outputs_validate_and_cross_descriptor_duplicate_is_dropped(
     assert "across descriptors" in dropped[-1]["detail"]
     assert stats["counts"]["pairs"] == 3
     assert stats["drops"]["per_reason"] == {
-        "near_duplicate": 1, "question_malformed": 1, "too_few_questions": 1}
+        "near_duplicate": 1,
+        "question_malformed": 1,
+        "too_few_questions": 1,
+    }
 
 
 def test_stats_counts_subtrees_and_cost(built: tuple[Path, dict[str, Any]]) -> None:
@@ -162,7 +195,10 @@ def test_stats_counts_subtrees_and_cost(built: tuple[Path, dict[str, Any]]) -> N
     assert json.loads((out_dir / "stats.json").read_text()) == stats
     per_descriptor = stats["counts"]["per_descriptor"]
     assert {ui: row["pairs"] for ui, row in per_descriptor.items()} == {
-        "D001249": 0, "D003920": 2, "D006973": 1}
+        "D001249": 0,
+        "D003920": 2,
+        "D006973": 1,
+    }
     assert stats["counts"]["per_subtree"] == {
         "C08": {"descriptors": 1, "descriptors_with_pairs": 0, "pairs": 0},
         "C14": {"descriptors": 1, "descriptors_with_pairs": 1, "pairs": 1},
@@ -171,8 +207,13 @@ def test_stats_counts_subtrees_and_cost(built: tuple[Path, dict[str, Any]]) -> N
     }
     usage = stats["usage"]
     assert usage["per_stage_model"][0] == {
-        "stage": "questions", "model": "model-a", "calls": 2, "prompt_tokens": 4000,
-        "completion_tokens": 400, "cost_usd": 0.00084}
+        "stage": "questions",
+        "model": "model-a",
+        "calls": 2,
+        "prompt_tokens": 4000,
+        "completion_tokens": 400,
+        "cost_usd": 0.00084,
+    }
     assert usage["per_stage_model"][1]["cost_usd"] is None
     assert usage["unpriced_models"] == ["model-b"]
     assert usage["total"]["cost_usd"] == 0.00084
@@ -184,9 +225,18 @@ def test_stats_counts_subtrees_and_cost(built: tuple[Path, dict[str, Any]]) -> N
 def test_card_and_readme(built: tuple[Path, dict[str, Any]]) -> None:
     out_dir, _ = built
     card = (out_dir / "card.md").read_text()
-    for needle in ["3 preference pairs", "| D001249 | Asthma |", "| C18 | 1 | 1 | 2 |",
-                   "near_duplicate", "model-b", "question_general", "a" * 64, "**seed**: 7",
-                   "No price configured for: model-b", "chosen: hierarchy"]:
+    for needle in [
+        "3 preference pairs",
+        "| D001249 | Asthma |",
+        "| C18 | 1 | 1 | 2 |",
+        "near_duplicate",
+        "model-b",
+        "question_general",
+        "a" * 64,
+        "**seed**: 7",
+        "No price configured for: model-b",
+        "chosen: hierarchy",
+    ]:
         assert needle in card, needle
     readme = (out_dir / "README.md").read_text()
     assert readme.startswith("---\n") and readme.endswith(card)
@@ -221,9 +271,17 @@ def test_byte_identical_across_runs(built: tuple[Path, dict[str, Any]], tmp_path
 
 
 def test_empty_dataset_still_writes_valid_files(tmp_path: Path) -> None:
-    stats = write_dataset([], [], [], tmp_path, descriptors=DESCRIPTORS,
-                          settings_summary={}, prices={}, cross_descriptor_dedup=None,
-                          plots_dir=tmp_path / "plots")
+    stats = write_dataset(
+        [],
+        [],
+        [],
+        tmp_path,
+        descriptors=DESCRIPTORS,
+        settings_summary={},
+        prices={},
+        cross_descriptor_dedup=None,
+        plots_dir=tmp_path / "plots",
+    )
     assert stats["counts"]["pairs"] == 0
     assert pl.read_parquet(tmp_path / "dataset.parquet").height == 0
     assert (tmp_path / "sft.jsonl").read_text() == ""
@@ -233,8 +291,17 @@ def test_invalid_pair_names_the_record(tmp_path: Path) -> None:
     pair = build_pairs()[0][0]
     pair["chosen"]["question"] = ""
     with pytest.raises(SchemaValidationError, match="D003920:101"):
-        write_dataset([pair], [], [], tmp_path, descriptors=DESCRIPTORS, settings_summary={},
-                      prices={}, cross_descriptor_dedup=None, plots_dir=None)
+        write_dataset(
+            [pair],
+            [],
+            [],
+            tmp_path,
+            descriptors=DESCRIPTORS,
+            settings_summary={},
+            prices={},
+            cross_descriptor_dedup=None,
+            plots_dir=None,
+        )
 
 
 def test_loads_with_datasets(built: tuple[Path, dict[str, Any]]) -> None:
@@ -248,5 +315,6 @@ def test_loads_with_datasets(built: tuple[Path, dict[str, Any]]) -> None:
     preference = datasets.load_dataset(str(out_dir), "preference", split="train")
     assert set(preference.column_names) >= {"prompt", "chosen", "rejected"}
     full = datasets.load_dataset(
-        "parquet", data_files=str(out_dir / "dataset.parquet"), split="train")
+        "parquet", data_files=str(out_dir / "dataset.parquet"), split="train"
+    )
     assert full.num_rows == 3 and "pair_json" in full.column_names

@@ -20,11 +20,20 @@ def article(pmid: str, title: str, abstract: str, uis: tuple[str, ...] = ()) -> 
 
 
 CORPUS = [
-    article("30", "Insulin resistance in type 2 diabetes",
-            "Skeletal muscle insulin resistance precedes type 2 diabetes.", ("D003924",)),
+    article(
+        "30",
+        "Insulin resistance in type 2 diabetes",
+        "Skeletal muscle insulin resistance precedes type 2 diabetes.",
+        ("D003924",),
+    ),
     article("10", "Childhood asthma", "Airway inflammation and wheeze in children.", ("D001249",)),
-    article("20", "Hepatic insulin resistance", "Liver fat drives hepatic insulin resistance "
-            "and fasting hyperglycaemia in type 2 diabetes.", ("D003924", "D007333")),
+    article(
+        "20",
+        "Hepatic insulin resistance",
+        "Liver fat drives hepatic insulin resistance "
+        "and fasting hyperglycaemia in type 2 diabetes.",
+        ("D003924", "D007333"),
+    ),
     article("40", "Statins and cholesterol", "Statins lower LDL cholesterol.", ("D019161",)),
     article("50", "Malaria vaccines", "RTS,S vaccine efficacy in infants.", ()),
 ]

@@ -31,8 +31,14 @@ class StubClient:
 def test_keeps_pubmed_order_excludes_source_and_skips_unusable_hits() -> None:
     query = "Does metformin reduce HbA1c in adolescents?"
     ranking = {plain_query(query): ["11", "99", "12", "13", "14", "15", "16"]}
-    articles = [article("11"), article("99"), article("12", ""), article("13"),
-                article("14"), article("15")]
+    articles = [
+        article("11"),
+        article("99"),
+        article("12", ""),
+        article("13"),
+        article("14"),
+        article("15"),
+    ]
     client = StubClient(ranking, articles)
     hits = PubMedRetriever(client, extra_hits=2).search(query, k=3, exclude_pmids={"99"})
     # 99 is the source, 12 has no abstract, 16 is not fetchable

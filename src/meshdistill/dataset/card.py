@@ -23,8 +23,20 @@ from typing import Any
 
 DEFAULT_TITLE = "MeSH-guided biomedical question dataset (KAILIN method)"
 SECTION_KEYS = (
-    "title", "description", "config_hash", "corpus", "descriptor_selection", "models",
-    "generators", "judge", "answer", "prompts", "scoring", "retrieval", "selection", "dedup",
+    "title",
+    "description",
+    "config_hash",
+    "corpus",
+    "descriptor_selection",
+    "models",
+    "generators",
+    "judge",
+    "answer",
+    "prompts",
+    "scoring",
+    "retrieval",
+    "selection",
+    "dedup",
 )
 SCORE_LABELS = {
     "chosen_hierarchy": "chosen: hierarchy",
@@ -79,9 +91,13 @@ def _mapping_list(value: Any) -> list[str]:
 def _settings_sections(summary: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
     for key, heading in (
-        ("corpus", "Corpus"), ("descriptor_selection", "Descriptor selection"),
-        ("retrieval", "Retrieval"), ("scoring", "Scoring"), ("selection", "Pair selection"),
-        ("dedup", "Near-duplicate removal"), ("judge", "Self-evaluation (judge)"),
+        ("corpus", "Corpus"),
+        ("descriptor_selection", "Descriptor selection"),
+        ("retrieval", "Retrieval"),
+        ("scoring", "Scoring"),
+        ("selection", "Pair selection"),
+        ("dedup", "Near-duplicate removal"),
+        ("judge", "Self-evaluation (judge)"),
         ("answer", "Answer writing"),
     ):
         if key in summary:
@@ -95,8 +111,10 @@ def _settings_sections(summary: Mapping[str, Any]) -> list[str]:
         lines += ["", "### Question generators", ""]
         lines += _table(
             ["generator", "model", "prompt"],
-            [[g, _get(generators[g], "model"), _get(generators[g], "prompt")]
-             for g in sorted(generators)],
+            [
+                [g, _get(generators[g], "model"), _get(generators[g], "prompt")]
+                for g in sorted(generators)
+            ],
         )
     if "prompts" in summary:
         prompts = summary["prompts"]
@@ -146,16 +164,20 @@ def render_card(stats: Mapping[str, Any], settings_summary: Mapping[str, Any]) -
         "",
         *_table(
             ["UI", "name", "tree numbers", "pairs", "dropped"],
-            [[ui, r["name"], ", ".join(r["tree_numbers"]), r["pairs"], r["dropped"]]
-             for ui, r in descriptors.items()],
+            [
+                [ui, r["name"], ", ".join(r["tree_numbers"]), r["pairs"], r["dropped"]]
+                for ui, r in descriptors.items()
+            ],
         ),
         "",
         "## Coverage per MeSH subtree",
         "",
         *_table(
             ["subtree", "descriptors", "descriptors with pairs", "pairs"],
-            [[s, r["descriptors"], r["descriptors_with_pairs"], r["pairs"]]
-             for s, r in counts["per_subtree"].items()],
+            [
+                [s, r["descriptors"], r["descriptors_with_pairs"], r["pairs"]]
+                for s, r in counts["per_subtree"].items()
+            ],
         ),
         "",
         "## Which generator won",
@@ -166,22 +188,36 @@ def render_card(stats: Mapping[str, Any], settings_summary: Mapping[str, Any]) -
         "",
         *_table(
             ["score", "n", "missing", "min", "median", "mean", "max"],
-            [[SCORE_LABELS.get(name, name), d["count"], d["missing"], d["min"], d["median"],
-              d["mean"], d["max"]] for name, d in stats["scores"].items()],
+            [
+                [
+                    SCORE_LABELS.get(name, name),
+                    d["count"],
+                    d["missing"],
+                    d["min"],
+                    d["median"],
+                    d["mean"],
+                    d["max"],
+                ]
+                for name, d in stats["scores"].items()
+            ],
         ),
         "",
         "## What was dropped and why",
         "",
         *_table(
             ["reason", "count", "meaning"],
-            [[reason, n, DROP_EXPLANATIONS.get(reason, "")]
-             for reason, n in stats["drops"]["per_reason"].items()],
+            [
+                [reason, n, DROP_EXPLANATIONS.get(reason, "")]
+                for reason, n in stats["drops"]["per_reason"].items()
+            ],
         ),
         "",
         *_table(
             ["descriptor", "drops by reason"],
-            [[ui, ", ".join(f"{r}: {n}" for r, n in reasons.items())]
-             for ui, reasons in stats["drops"]["per_descriptor"].items()],
+            [
+                [ui, ", ".join(f"{r}: {n}" for r, n in reasons.items())]
+                for ui, reasons in stats["drops"]["per_descriptor"].items()
+            ],
         ),
         "",
         "## Token use and cost",
@@ -207,26 +243,85 @@ def _generator_lines(generators: Mapping[str, Mapping[str, int]]) -> list[str]:
     )
 
 
+def _cost_cell(cost: float | None) -> str:
+    return "unpriced" if cost is None else f"{cost:.4f}"
+
+
 def _usage_lines(usage: Mapping[str, Any]) -> list[str]:
-    rows = [[r["stage"], r["model"], r["calls"], r["prompt_tokens"], r["completion_tokens"],
-             "unpriced" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}"]
-            for r in usage["per_stage_model"]]
+    rows = [
+        [
+            r["stage"],
+            r["model"],
+            r["calls"],
+            r["prompt_tokens"],
+            r["completion_tokens"],
+            "unpriced" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}",
+        ]
+        for r in usage["per_stage_model"]
+    ]
     total = usage["total"]
-    rows.append(["**total**", "", total["calls"], total["prompt_tokens"],
-                 total["completion_tokens"], f"{total['cost_usd']:.4f}"])
-    lines = _table(["stage", "model", "calls", "prompt tokens", "completion tokens",
-                    "cost (USD)"], rows)
+    rows.append(
+        [
+            "**total**",
+            "",
+            total["calls"],
+            total["prompt_tokens"],
+            total["completion_tokens"],
+            f"{total['cost_usd']:.4f}",
+        ]
+    )
+    lines = _table(
+        ["stage", "model", "calls", "prompt tokens", "completion tokens", "cost (USD)"], rows
+    )
     if usage["unpriced_models"]:
-        lines += ["", "No price configured for: " + ", ".join(usage["unpriced_models"])
-                  + " (not included in the total cost)."]
+        lines += [
+            "",
+            "No price configured for: "
+            + ", ".join(usage["unpriced_models"])
+            + " (not included in the total cost).",
+        ]
+    per_descriptor = usage.get("per_descriptor_stage") or []
+    if per_descriptor:
+        lines += ["", "Per descriptor:", ""]
+        lines += _table(
+            [
+                "descriptor",
+                "stage",
+                "model",
+                "calls",
+                "prompt tokens",
+                "completion tokens",
+                "cost (USD)",
+            ],
+            [
+                [
+                    r["descriptor_ui"],
+                    r["stage"],
+                    r["model"],
+                    r["calls"],
+                    r["prompt_tokens"],
+                    r["completion_tokens"],
+                    _cost_cell(r["cost_usd"]),
+                ]
+                for r in per_descriptor
+            ],
+        )
     return lines
 
 
 def render_hf_readme(card: str, configs: Mapping[str, str], default_config: str) -> str:
     """``README.md`` for the Hugging Face ``datasets`` folder layout: YAML front matter
     naming one config per data file (so ``load_dataset(folder, name)`` works), then the card."""
-    front = ["---", "language:", "- en", "license: other", "task_categories:",
-             "- question-answering", "- text-generation", "configs:"]
+    front = [
+        "---",
+        "language:",
+        "- en",
+        "license: other",
+        "task_categories:",
+        "- question-answering",
+        "- text-generation",
+        "configs:",
+    ]
     for name in sorted(configs):
         front += [f"- config_name: {name}"]
         if name == default_config:

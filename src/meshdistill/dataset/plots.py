@@ -80,8 +80,13 @@ def _subtree_coverage(stats: Mapping[str, Any], path: Path) -> Path:
     axis.bar(positions, [subtrees[n]["pairs"] for n in names], color="tab:purple")
     for x, name in zip(positions, names, strict=True):
         row = subtrees[name]
-        axis.annotate(f"{row['descriptors_with_pairs']}/{row['descriptors']}",
-                      (float(x), float(row["pairs"])), ha="center", va="bottom", fontsize=8)
+        axis.annotate(
+            f"{row['descriptors_with_pairs']}/{row['descriptors']}",
+            (float(x), float(row["pairs"])),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     axis.set_xticks(positions, names, rotation=90 if len(names) > 12 else 0)
     axis.set_xlabel("top-level MeSH subtree (label: descriptors with pairs / selected)")
     axis.set_ylabel("pairs")

@@ -69,9 +69,13 @@ def _descriptor_table(
         table[ui] = {"name": info["name"], "tree_numbers": sorted(info["tree_numbers"])}
     for pair in pairs:
         descriptor = pair["descriptor"]
-        table.setdefault(descriptor["ui"], {
-            "name": descriptor["name"], "tree_numbers": sorted(descriptor["tree_numbers"]),
-        })
+        table.setdefault(
+            descriptor["ui"],
+            {
+                "name": descriptor["name"],
+                "tree_numbers": sorted(descriptor["tree_numbers"]),
+            },
+        )
     kept = Counter(pair["descriptor"]["ui"] for pair in pairs)
     lost = Counter(drop["descriptor_ui"] for drop in dropped)
     for ui, row in table.items():
@@ -86,43 +90,66 @@ def _subtree_table(per_descriptor: Mapping[str, Mapping[str, Any]]) -> dict[str,
     table: dict[str, dict[str, int]] = {}
     for row in per_descriptor.values():
         for subtree in sorted({subtree_of(t) for t in row["tree_numbers"]}):
-            entry = table.setdefault(subtree, {"descriptors": 0, "descriptors_with_pairs": 0,
-                                               "pairs": 0})
+            entry = table.setdefault(
+                subtree, {"descriptors": 0, "descriptors_with_pairs": 0, "pairs": 0}
+            )
             entry["descriptors"] += 1
             entry["descriptors_with_pairs"] += int(row["pairs"] > 0)
             entry["pairs"] += row["pairs"]
     return dict(sorted(table.items()))
 
 
-def _usage_table(
-    usage: Sequence[Mapping[str, Any]], prices: Mapping[str, Mapping[str, float]]
-) -> dict[str, Any]:
-    totals: dict[tuple[str, str], list[int]] = {}
+def _cost(
+    model: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    prices: Mapping[str, Mapping[str, float]],
+) -> float | None:
+    price = prices.get(model)
+    if price is None:
+        return None
+    return rounded(
+        prompt_tokens * price["input_per_mtok"] / TOKENS_PER_PRICE_UNIT
+        + completion_tokens * price["output_per_mtok"] / TOKENS_PER_PRICE_UNIT
+    )
+
+
+def _usage_rows(
+    usage: Sequence[Mapping[str, Any]],
+    prices: Mapping[str, Mapping[str, float]],
+    keys: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """Calls, tokens and cost grouped by ``keys`` (e.g. stage and model), in sorted order."""
+    totals: dict[tuple[str, ...], list[int]] = {}
     for row in usage:
-        counts = totals.setdefault((row["stage"], row["model"]), [0, 0, 0])
+        counts = totals.setdefault(tuple(str(row[k]) for k in keys), [0, 0, 0])
         counts[0] += 1
         counts[1] += int(row["prompt_tokens"])
         counts[2] += int(row["completion_tokens"])
     rows = []
-    total_cost = 0.0
-    unpriced: set[str] = set()
-    for (stage, model), (calls, prompt_tokens, completion_tokens) in sorted(totals.items()):
-        price = prices.get(model)
-        cost = None
-        if price is None:
-            unpriced.add(model)
-        else:
-            cost = rounded(
-                prompt_tokens * price["input_per_mtok"] / TOKENS_PER_PRICE_UNIT
-                + completion_tokens * price["output_per_mtok"] / TOKENS_PER_PRICE_UNIT
-            )
-            total_cost += cost
-        rows.append({
-            "stage": stage, "model": model, "calls": calls, "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens, "cost_usd": cost,
-        })
+    for group, (calls, prompt_tokens, completion_tokens) in sorted(totals.items()):
+        fields = dict(zip(keys, group, strict=True))
+        rows.append(
+            {
+                **fields,
+                "calls": calls,
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "cost_usd": _cost(fields["model"], prompt_tokens, completion_tokens, prices),
+            }
+        )
+    return rows
+
+
+def _usage_table(
+    usage: Sequence[Mapping[str, Any]], prices: Mapping[str, Mapping[str, float]]
+) -> dict[str, Any]:
+    rows = _usage_rows(usage, prices, ("stage", "model"))
+    unpriced = {r["model"] for r in rows if r["cost_usd"] is None}
+    total_cost = sum(r["cost_usd"] for r in rows if r["cost_usd"] is not None)
     return {
         "per_stage_model": rows,
+        "per_descriptor_stage": _usage_rows(usage, prices, ("descriptor_ui", "stage", "model")),
         "total": {
             "calls": sum(r["calls"] for r in rows),
             "prompt_tokens": sum(r["prompt_tokens"] for r in rows),

@@ -79,12 +79,14 @@ def remove_cross_descriptor_duplicates(
         if earlier is None:
             kept.append(pair)
         else:
-            dropped.append({
-                "descriptor_ui": pair["descriptor"]["ui"],
-                "pmid": pair["source"]["pmid"],
-                "reason": "near_duplicate",
-                "detail": f"chosen question nearly repeats pair {earlier} (across descriptors)",
-            })
+            dropped.append(
+                {
+                    "descriptor_ui": pair["descriptor"]["ui"],
+                    "pmid": pair["source"]["pmid"],
+                    "reason": "near_duplicate",
+                    "detail": f"chosen question nearly repeats pair {earlier} (across descriptors)",
+                }
+            )
     return kept, dropped
 
 

@@ -37,8 +37,6 @@ class RetrievedDocument:
 
 
 class Retriever(Protocol):
-    def search(
-        self, query: str, k: int, exclude_pmids: Collection[str]
-    ) -> list[RetrievedDocument]:
+    def search(self, query: str, k: int, exclude_pmids: Collection[str]) -> list[RetrievedDocument]:
         """Return at most ``k`` documents, best first, none of them in ``exclude_pmids``."""
         ...

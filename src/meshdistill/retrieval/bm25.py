@@ -166,17 +166,25 @@ class BM25Retriever:
         except json.JSONDecodeError as error:
             raise InputError(str(manifest_path), f"unreadable manifest: {error}") from error
         if manifest.get("format") != INDEX_FORMAT_VERSION:
-            raise InputError(str(manifest_path), f"index format {manifest.get('format')!r} "
-                             f"is not {INDEX_FORMAT_VERSION}; rebuild the index")
+            raise InputError(
+                str(manifest_path),
+                f"index format {manifest.get('format')!r} "
+                f"is not {INDEX_FORMAT_VERSION}; rebuild the index",
+            )
         if manifest.get("tokenizer") != TOKENIZER_VERSION:
-            raise InputError(str(manifest_path), "index was built with another tokenizer "
-                             "version; rebuild the index")
+            raise InputError(
+                str(manifest_path),
+                "index was built with another tokenizer version; rebuild the index",
+            )
         parameters = BM25Parameters(**manifest["bm25"])
         documents = _read_documents(folder / DOCUMENTS_NAME)
         fingerprint = _fingerprint(documents, parameters)
         if fingerprint != manifest.get("fingerprint"):
-            raise InputError(str(folder), "documents do not match the manifest fingerprint; "
-                             "the index folder is corrupt or was edited")
+            raise InputError(
+                str(folder),
+                "documents do not match the manifest fingerprint; "
+                "the index folder is corrupt or was edited",
+            )
         if expected_fingerprint is not None and fingerprint != expected_fingerprint:
             raise InputError(str(folder), "index was built from a different corpus; rebuild it")
         model = bm25s.BM25.load(str(folder / MODEL_DIR_NAME), show_progress=False)

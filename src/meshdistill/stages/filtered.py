@@ -79,7 +79,10 @@ def run(
 ) -> int:
     scored = list(read_jsonl(scored_path))
     sources = {a.pmid: a for a in (Article.from_dict(r) for r in read_jsonl(abstracts_path))}
-    choices, dropped = select_pairs(scored, selection_settings(selection), dedup_filter(selection))
+    choices, selection_drops = select_pairs(
+        scored, selection_settings(selection), dedup_filter(selection)
+    )
+    dropped: list[dict[str, Any]] = [dict(d) for d in selection_drops]
     retriever = open_retriever(retrieval, index_dir, entrez, logger)
     max_chars = int(retrieval.get("max_context_chars", 1200))
 
