@@ -23,3 +23,11 @@ def test_snakemake_lint_is_clean() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations, your workflow is in a good condition" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("profile", ["profiles/slurm", "profiles/generic"])
+def test_cluster_profiles_plan_the_whole_workflow(workflow, profile: str) -> None:  # type: ignore[no-untyped-def]
+    # A dry-run through each cluster profile loads its executor plugin and settings.
+    result = workflow.snakemake("--profile", profile, "-n")
+    assert "merged" in result.stdout and "questions" in result.stdout
+    assert workflow.server.total_requests == 0
