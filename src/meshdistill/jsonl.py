@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from meshdistill.errors import InputError
+from meshdistill.fileio import atomic_write_text, canonical_json
 from meshdistill.schemas import validate
-
-
-def dumps(record: Mapping[str, Any]) -> str:
-    """One canonical JSON line: sorted keys, so identical records give identical bytes."""
-    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
@@ -34,20 +28,6 @@ def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
             yield value
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write via a temporary file in the same folder so a killed job never leaves half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_jsonl(
     path: str | Path, records: Iterable[Mapping[str, Any]], schema_name: str | None = None
 ) -> int:
@@ -56,6 +36,6 @@ def write_jsonl(
     for index, record in enumerate(records, start=1):
         if schema_name:
             validate(record, schema_name, f"{path} record {index}")
-        lines.append(dumps(record))
+        lines.append(canonical_json(record))
     atomic_write_text(path, "".join(line + "\n" for line in lines))
     return len(lines)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from meshdistill.errors import ConfigError
+from meshdistill.fileio import canonical_json, file_sha256
 
 # Sections a descriptor may override; each one is deep-merged over the global section.
 OVERRIDABLE_SECTIONS = ("abstracts", "selection", "retrieval")
@@ -32,18 +32,6 @@ def section_for(config: Mapping[str, Any], section: str, ui: str) -> dict[str, A
     base = config.get(section) or {}
     override = ((config.get("descriptors") or {}).get("overrides") or {}).get(ui) or {}
     return deep_merge(base, override.get(section) or {})
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def config_hash(settings: Mapping[str, Any]) -> str:

@@ -29,6 +29,7 @@ from meshdistill.dataset.stats import compute_stats
 from meshdistill.dataset.table import canonical_json, write_parquet
 from meshdistill.dedup import NearDuplicateFilter
 from meshdistill.errors import InputError
+from meshdistill.fileio import atomic_write_text
 from meshdistill.schemas import validate
 
 SFT_FILE = "sft.jsonl"
@@ -56,7 +57,7 @@ def _write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8", newline="\n")
+    atomic_write_text(path, text if text.endswith("\n") else text + "\n")
 
 
 def _pair_order(pair: Mapping[str, Any]) -> tuple[str, str]:

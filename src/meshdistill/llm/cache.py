@@ -18,15 +18,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from meshdistill.fileio import canonical_json
+
 #: Seconds a writer waits for another process's lock before SQLite gives up.
 DEFAULT_BUSY_TIMEOUT_S = 60.0
 
 #: Bump when the key recipe changes so old entries can never be mistaken for new ones.
 KEY_FORMAT_VERSION = 1
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def request_key(

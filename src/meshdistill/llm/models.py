@@ -9,7 +9,6 @@ in-process llama.cpp model (the embedded default).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import re
 import threading
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from meshdistill.errors import ConfigError
+from meshdistill.fileio import file_sha256
 
 PROVIDERS = ("openai", "llama_cpp")
 
@@ -216,11 +216,7 @@ def model_file_sha256(path: Path) -> str:
     with _SHA_LOCK:
         cached = _SHA_CACHE.get(key)
         if cached is None:
-            digest = hashlib.sha256()
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            cached = digest.hexdigest()
+            cached = file_sha256(path)
             _SHA_CACHE[key] = cached
         return cached
 

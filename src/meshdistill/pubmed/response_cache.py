@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from meshdistill.fileio import atomic_write_bytes, atomic_write_text
 
 # Parameters that identify the caller rather than the request.
 IDENTITY_PARAMS = frozenset({"email", "api_key", "tool"})
@@ -41,23 +41,14 @@ class ResponseCache:
     def put(self, utility: str, params: Mapping[str, object], body: bytes) -> None:
         key = cache_key(utility, params)
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_bytes(path, body)
         # A readable note of what the reply answers helps when inspecting the cache by hand.
         note = {k: str(v) for k, v in sorted(params.items()) if k not in IDENTITY_PARAMS}
         note_path = path.with_suffix(".json")
         if not note_path.exists():
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}.", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"utility": utility, "params": note}, handle, sort_keys=True)
-            os.replace(tmp, note_path)
+            atomic_write_text(
+                note_path, json.dumps({"utility": utility, "params": note}, sort_keys=True)
+            )
 
     def discard(self, utility: str, params: Mapping[str, object]) -> None:
         self._path(cache_key(utility, params)).unlink(missing_ok=True)

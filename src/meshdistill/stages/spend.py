@@ -13,7 +13,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from meshdistill.jsonl import atomic_write_text
+from meshdistill.fileio import atomic_write_text
 
 LEDGER_NAME = "spend.json"
 
