@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,13 @@ class _Search:
 
 
 class EntrezClient:
+    @classmethod
+    def from_config(
+        cls, cfg: Mapping[str, Any], env: Mapping[str, str], logger: logging.Logger | None = None
+    ) -> EntrezClient:
+        """A client for the ``abstracts.entrez`` config section (see EntrezSettings.from_config)."""
+        return cls(EntrezSettings.from_config(cfg, env), logger=logger)
+
     def __init__(
         self,
         settings: EntrezSettings,

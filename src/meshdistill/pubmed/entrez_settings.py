@@ -28,6 +28,10 @@ _SECRET_FIELDS = ("email", "api_key")
 _ENV_NAME_KEYS = ("email_env", "api_key_env")
 
 
+#: The shared rate-limit state file, kept in ``cache_dir`` unless ``throttle_path`` says otherwise.
+THROTTLE_FILE_NAME = "throttle.json"
+
+
 @dataclass(frozen=True)
 class EntrezSettings:
     """Everything the client needs; see :meth:`from_config` for the config keys."""
@@ -141,6 +145,9 @@ class EntrezSettings:
         for name in ("cache_dir", "throttle_path"):
             if values.get(name) is not None:
                 values[name] = Path(values[name])
+        if values.get("throttle_path") is None and values.get("cache_dir") is not None:
+            # Jobs that share a response cache share the rate limit: one state file beside it.
+            values["throttle_path"] = values["cache_dir"] / THROTTLE_FILE_NAME
         for name in ("date_from", "date_to", "split_floor", "split_ceiling"):
             if isinstance(values.get(name), int):
                 values[name] = str(values[name])  # YAML reads a bare year as an integer

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from meshdistill.errors import MeshDistillError
@@ -69,13 +68,10 @@ def from_local_corpus(
 def from_entrez(
     descriptor: Mapping[str, Any], settings: Mapping[str, Any], logger: logging.Logger
 ) -> list[Article]:
-    from meshdistill.pubmed.entrez import EntrezClient, EntrezSettings
+    from meshdistill.pubmed.entrez import EntrezClient
 
-    entrez_cfg = dict(settings["entrez"])
-    entrez_cfg["max_records"] = int(settings["max_abstracts"])
-    cache_dir = Path(entrez_cfg.get("cache_dir") or "cache/entrez")
-    entrez_cfg.setdefault("throttle_path", str(cache_dir / "throttle.json"))
-    client = EntrezClient(EntrezSettings.from_config(entrez_cfg, os.environ), logger=logger)
+    entrez_cfg = dict(settings["entrez"], max_records=int(settings["max_abstracts"]))
+    client = EntrezClient.from_config(entrez_cfg, os.environ, logger=logger)
     articles, report = client.fetch_descriptor(descriptor["name"], descriptor["ui"])
     logger.info("entrez: %s", report)
     if settings.get("major_topic_only", True):
