@@ -8,7 +8,7 @@ rule abstracts:
     params:
         descriptor=descriptor_info,
         settings=per_descriptor("abstracts"),
-        mesh_cache=config["mesh"].get("cache_dir", "cache/mesh"),
+        mesh_cache=config["mesh"]["cache_dir"],
     resources:
         ncbi_connections=lambda wildcards: int(
             cfg.section_for(config, "abstracts", wildcards.ui)["source"] == "entrez"

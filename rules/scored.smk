@@ -17,7 +17,7 @@ rule scored:
         judge=config["judge"],
         models=models_for("judge"),
         llm=config["llm"],
-        mesh_cache=config["mesh"].get("cache_dir", "cache/mesh"),
+        mesh_cache=config["mesh"]["cache_dir"],
         entrez=config["abstracts"]["entrez"],
     threads: llm_threads("judge")
     resources:

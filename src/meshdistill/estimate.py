@@ -130,7 +130,7 @@ def _answer_requests(
 ) -> dict[str, list[LLMRequest]]:
     role = Role.from_config("answerer", config["answerer"])
     retrieval = cfg.section_for(config, "retrieval", target.ui)
-    context_chars = int(retrieval.get("max_context_chars", 1200)) * int(retrieval["k"])
+    context_chars = int(retrieval["max_context_chars"]) * int(retrieval["k"])
     requests = [
         role.request(
             article.pmid,
@@ -145,10 +145,10 @@ def _answer_requests(
 def estimate(config: Mapping[str, Any], workdir: Path = Path(".")) -> list[StageEstimate]:
     tree = load_mesh(config)
     targets = resolve_targets(config, tree)
-    cache_path = workdir / config["llm"].get("cache_path", "cache/llm.sqlite")
+    cache_path = workdir / config["llm"]["cache_path"]
     cache = (
         RequestCache(cache_path)
-        if cache_path.exists() and config["llm"].get("cache_mode", "use") == "use"
+        if cache_path.exists() and config["llm"]["cache_mode"] == "use"
         else None
     )
     pending: dict[tuple[str, str], list[LLMRequest]] = defaultdict(list)

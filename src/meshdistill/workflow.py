@@ -9,8 +9,6 @@ from typing import Any
 
 from meshdistill.mesh import MeshTree, select_descriptors
 
-DEFAULT_MESH_CACHE = "cache/mesh"
-
 
 @dataclass(frozen=True)
 class Target:
@@ -26,9 +24,7 @@ class Target:
 
 def load_mesh(config: Mapping[str, Any]) -> MeshTree:
     mesh = config["mesh"]
-    return MeshTree.load(
-        Path(mesh["source"]), cache_dir=Path(mesh.get("cache_dir") or DEFAULT_MESH_CACHE)
-    )
+    return MeshTree.load(Path(mesh["source"]), cache_dir=Path(mesh["cache_dir"]))
 
 
 def resolve_targets(config: Mapping[str, Any], tree: MeshTree | None = None) -> list[Target]:

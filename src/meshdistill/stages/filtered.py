@@ -51,12 +51,7 @@ def side(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def dedup_filter(selection: Mapping[str, Any]) -> NearDuplicateFilter:
-    dedup = selection.get("dedup") or {}
-    return NearDuplicateFilter(
-        threshold=dedup.get("threshold", 0.8),
-        num_perm=dedup.get("num_perm", 128),
-        shingle_size=dedup.get("shingle_size", 3),
-    )
+    return NearDuplicateFilter(**selection["dedup"])
 
 
 def run(
@@ -84,7 +79,7 @@ def run(
     )
     dropped: list[dict[str, Any]] = [dict(d) for d in selection_drops]
     retriever = open_retriever(retrieval, index_dir, entrez, logger)
-    max_chars = int(retrieval.get("max_context_chars", 1200))
+    max_chars = int(retrieval["max_context_chars"])
 
     role = Role.from_config("answerer", answerer)
     contexts: dict[str, list[dict[str, str]]] = {}

@@ -54,15 +54,15 @@ def open_service(
     if cfg.get("provider") == "llama_cpp" and threads:
         cfg["n_threads"] = threads
     spec = ModelSpec.from_config(model_id, cfg)
-    cache_path = Path(llm.get("cache_path") or "cache/llm.sqlite")
+    cache_path = Path(llm["cache_path"])
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     budget = llm.get("budget_usd")
     spent_before = SpendLedger(cache_path).spent_usd()
     return LLMService(
         spec,
         RequestCache(cache_path),
-        cache_mode=llm.get("cache_mode", "use"),
-        max_reasks=int(llm.get("max_reasks", 2)),
+        cache_mode=llm["cache_mode"],
+        max_reasks=int(llm["max_reasks"]),
         accountant=Accountant(budget_usd=budget, spent_usd_before=spent_before),
         stage=stage,
         descriptor=descriptor,
@@ -101,7 +101,7 @@ def run_role_requests(
         finally:
             accountant = service.accountant
             if accountant is not None:
-                SpendLedger(llm.get("cache_path") or "cache/llm.sqlite").add(accountant.spent_usd)
+                SpendLedger(llm["cache_path"]).add(accountant.spent_usd)
             service.close()
     return results
 

@@ -40,7 +40,7 @@ def information_content(
 
 
 def selection_settings(selection: Mapping[str, Any]) -> SelectionSettings:
-    return SelectionSettings(**{k: v for k, v in selection.items() if k != "dedup"})
+    return SelectionSettings.from_mapping({k: v for k, v in selection.items() if k != "dedup"})
 
 
 def hierarchy_scores(
