@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from meshdistill.stages.filtered import side
+
 CONFIG_HASH = hashlib.sha256(b"config").hexdigest()
 
 
@@ -70,17 +72,7 @@ POOR = {"relevance": 2, "answerability": 2, "specificity": 1}
 
 
 def pair_from_choice(choice: Any, descriptor: dict[str, Any], answer: str) -> dict[str, Any]:
-    """A pair_record built the way the workflow's glue is expected to build it."""
-
-    def side(record: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "generator": record["generator"],
-            "question": record["question"],
-            "generation": record["generation"],
-            "retrieved_pmids": [d["pmid"] for d in record["retrieval"]["documents"]],
-            "scores": record["scores"],
-            "judge_cache_key": record["judge"]["cache_key"] if record["judge"] else None,
-        }
+    """A pair_record built the way the workflow's glue builds it (same chosen/rejected sides)."""
 
     return {
         "id": f"{descriptor['ui']}:{choice.pmid}",
