@@ -12,7 +12,7 @@ import yaml
 from meshdistill.errors import MeshDistillError
 from meshdistill.settings import check_references, deep_merge
 
-DEFAULT_CONFIG = Path("config/config.yaml")
+DEFAULT_CONFIG = Path("config.yaml")
 
 
 def load_config(configfiles: Sequence[Path]) -> dict:

@@ -26,7 +26,7 @@ WORKFLOW_PARTS = [
     "scripts",
     "schemas",
     "prompts",
-    "config",
+    "config.yaml",
     "data",
     "report",
     "envs",
