@@ -41,7 +41,7 @@ PORTABLE_CMAKE_ARGS = " ".join(
         "-DGGML_AMX_BF16=OFF",
     ]
 )
-EXTRAS = "local,test,cluster"
+EXTRAS = "local,dense,test,cluster"
 
 
 def say(message: str) -> None:

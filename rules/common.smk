@@ -9,6 +9,8 @@ from snakemake.utils import validate
 
 from meshdistill.errors import MeshDistillError
 from meshdistill import settings as cfg
+from meshdistill.retrieval.dense import DenseSettings
+from meshdistill.retrieval.methods import index_kinds
 from meshdistill.workflow import resolve_targets
 
 
@@ -98,9 +100,15 @@ def abstracts_source_files(wildcards):
 
 
 def retrieval_index():
-    if config["retrieval"]["method"] == "bm25":
-        return "results/index/bm25"
-    return []
+    """The index folders the configured retrieval method reads, in the order the stages expect."""
+    return [f"results/index/{kind}" for kind in index_kinds(config["retrieval"]["method"])]
+
+
+def dense_build_settings():
+    """The dense settings that shape the index (query-time ones stay out, so changing them does
+    not re-embed the corpus)."""
+    dense = config["retrieval"]["dense"]
+    return {key: dense[key] for key in DenseSettings.keys()}
 
 
 def descriptor_config_hash(ui):

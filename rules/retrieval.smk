@@ -12,3 +12,22 @@ rule retrieval_index:
         "../envs/retrieval.yaml"
     script:
         "../scripts/build_index.py"
+
+
+rule dense_index:
+    """Offline dense retrieval: sentence embeddings of the corpus in a Qdrant collection (a local
+    folder inside the index folder, or the server at retrieval.dense.url), built once."""
+    input:
+        corpus=config["retrieval"].get("corpus", []),
+    output:
+        index=directory("results/index/dense"),
+    params:
+        corpus_format=config["retrieval"].get("corpus_format", "auto"),
+        dense=dense_build_settings(),
+    threads: workflow.cores
+    log:
+        "logs/dense_index.log",
+    conda:
+        "../envs/dense.yaml"
+    script:
+        "../scripts/build_dense_index.py"

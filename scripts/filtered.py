@@ -12,7 +12,7 @@ run_stage(
         descriptor=sm.params.descriptor,
         scored_path=sm.input.scored,
         abstracts_path=sm.input.abstracts,
-        index_dir=sm.input.get("index") or None,
+        index_dirs=list(sm.input.index),
         selection=sm.params.selection,
         retrieval=sm.params.retrieval,
         answerer=sm.params.answerer,

@@ -12,7 +12,7 @@ run_stage(
         descriptor=sm.params.descriptor,
         questions_path=sm.input.questions,
         abstracts_path=sm.input.abstracts,
-        index_dir=sm.input.get("index") or None,
+        index_dirs=list(sm.input.index),
         retrieval=sm.params.retrieval,
         scoring=sm.params.scoring,
         selection=sm.params.selection,

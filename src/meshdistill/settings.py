@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from meshdistill.errors import ConfigError
 from meshdistill.fileio import canonical_json, file_sha256
+from meshdistill.retrieval.embedding import BUNDLED_MODEL_PACKAGE, DENSE_EXTRA_HINT, MODEL_MARKER
+from meshdistill.retrieval.methods import DENSE_METHODS, uses_local_corpus
 
 # Sections a descriptor may override; each one is deep-merged over the global section.
 OVERRIDABLE_SECTIONS = ("abstracts", "selection", "retrieval")
@@ -77,15 +80,57 @@ def check_references(config: Mapping[str, Any], workdir: str | Path = ".") -> No
         for path in config["abstracts"]["local"]["paths"]:
             if not (root / path).exists():
                 raise ConfigError("abstracts.local.paths", f"corpus file '{path}' does not exist")
-    if config["retrieval"]["method"] == "bm25":
-        for path in config["retrieval"].get("corpus") or []:
-            if not (root / path).exists():
-                raise ConfigError("retrieval.corpus", f"corpus file '{path}' does not exist")
-        if not config["retrieval"].get("corpus"):
-            raise ConfigError("retrieval.corpus", "bm25 retrieval needs at least one corpus file")
+    check_retrieval(config, root)
     selection = config.get("selection") or {}
     if selection.get("hierarchy_weight", 0) + selection.get("self_eval_weight", 0) <= 0:
         raise ConfigError("selection.hierarchy_weight", "the score weights must not both be 0")
+
+
+def check_retrieval(config: Mapping[str, Any], root: Path) -> None:
+    """The retrieval method's corpus, its optional dependencies and the settings it reads."""
+    retrieval = config["retrieval"]
+    method = retrieval["method"]
+    if uses_local_corpus(method):
+        for path in retrieval.get("corpus") or []:
+            if not (root / path).exists():
+                raise ConfigError("retrieval.corpus", f"corpus file '{path}' does not exist")
+        if not retrieval.get("corpus"):
+            raise ConfigError(
+                "retrieval.corpus", f"{method} retrieval needs at least one corpus file"
+            )
+    elif (config.get("scoring") or {}).get("information_content") == "corpus":
+        raise ConfigError(
+            "scoring.information_content",
+            f"'corpus' counts the annotations of a local retrieval corpus; retrieval.method "
+            f"'{method}' has none: use bm25, dense or hybrid, or information_content 'intrinsic'",
+        )
+    if method not in DENSE_METHODS:
+        return
+    dense = retrieval["dense"]
+    needed = ["sentence_transformers", "torch", "qdrant_client"]
+    if dense["model"] is None:
+        needed.append(BUNDLED_MODEL_PACKAGE)
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            "retrieval.method",
+            f"{method} retrieval needs {', '.join(missing)}, which are not installed; "
+            f"{DENSE_EXTRA_HINT}",
+        )
+    if dense["model"] is not None:
+        model = Path(dense["model"])
+        folder = model if model.is_absolute() else root / model
+        if not (folder / MODEL_MARKER).is_file():
+            raise ConfigError(
+                "retrieval.dense.model",
+                f"'{dense['model']}' is not a folder holding a sentence-transformers model "
+                f"({MODEL_MARKER} is missing); null selects the bundled all-MiniLM-L6-v2",
+            )
+    if dense["api_key_env"] and not dense["url"]:
+        raise ConfigError(
+            "retrieval.dense.api_key_env",
+            "an API key is only used with a Qdrant server; set retrieval.dense.url or null this",
+        )
 
 
 def _prompt_refs(config: Mapping[str, Any], roles: list[Mapping[str, Any]]) -> list[dict[str, str]]:

@@ -1,16 +1,26 @@
-"""Context retrieval for generated questions: BM25 offline, PubMed relevance online."""
+"""Context retrieval for generated questions: BM25 or dense (sentence embeddings in Qdrant)
+offline, their fusion, or PubMed relevance online."""
 
-from meshdistill.retrieval.base import RetrievedDocument, Retriever
+from meshdistill.retrieval.base import AnnotatedCorpus, RetrievedDocument, Retriever
 from meshdistill.retrieval.bm25 import BM25Parameters, BM25Retriever, corpus_fingerprint
+from meshdistill.retrieval.dense import DenseRetriever, DenseSettings
+from meshdistill.retrieval.hybrid import HybridRetriever, HybridSettings
+from meshdistill.retrieval.methods import index_kinds
 from meshdistill.retrieval.pubmed import PubMedRetriever, RelevanceClient, plain_query
 
 __all__ = [
+    "AnnotatedCorpus",
     "BM25Parameters",
     "BM25Retriever",
+    "DenseRetriever",
+    "DenseSettings",
+    "HybridRetriever",
+    "HybridSettings",
     "PubMedRetriever",
     "RelevanceClient",
     "RetrievedDocument",
     "Retriever",
     "corpus_fingerprint",
+    "index_kinds",
     "plain_query",
 ]

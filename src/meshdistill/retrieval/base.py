@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -39,4 +39,14 @@ class RetrievedDocument:
 class Retriever(Protocol):
     def search(self, query: str, k: int, exclude_pmids: Collection[str]) -> list[RetrievedDocument]:
         """Return at most ``k`` documents, best first, none of them in ``exclude_pmids``."""
+        ...
+
+
+@runtime_checkable
+class AnnotatedCorpus(Protocol):
+    """An offline index that can list its documents' MeSH annotations, which is all that
+    corpus-based information content needs, whichever kind of index holds them."""
+
+    def corpus_annotations(self) -> Iterator[tuple[str, ...]]:
+        """The MeSH UIs of every indexed document, one tuple per document, in PMID order."""
         ...

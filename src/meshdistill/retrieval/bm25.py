@@ -11,9 +11,8 @@ ties never depend on the index's internal order.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import numpy as np
 from meshdistill.errors import InputError
 from meshdistill.records import Article
 from meshdistill.retrieval.base import RetrievedDocument
+from meshdistill.retrieval.documents import IndexedDocument, content_digest, unique_documents
 from meshdistill.retrieval.tokens import TOKENIZER_VERSION, tokenize
 
 INDEX_FORMAT_VERSION = 1
@@ -46,38 +46,13 @@ class BM25Parameters:
         return {"k1": self.k1, "b": self.b, "method": self.method}
 
 
-@dataclass(frozen=True)
-class IndexedDocument:
-    pmid: str
-    title: str
-    abstract: str
-    mesh_uis: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "pmid": self.pmid,
-            "title": self.title,
-            "abstract": self.abstract,
-            "mesh_uis": list(self.mesh_uis),
-        }
-
-    @classmethod
-    def from_article(cls, article: Article) -> IndexedDocument:
-        return cls(article.pmid, article.title, article.abstract, tuple(article.heading_uis))
-
-
 def _fingerprint(documents: Iterable[IndexedDocument], parameters: BM25Parameters) -> str:
-    digest = hashlib.sha256()
     header = {
         "format": INDEX_FORMAT_VERSION,
         "tokenizer": TOKENIZER_VERSION,
         "bm25": parameters.to_dict(),
     }
-    digest.update(json.dumps(header, sort_keys=True).encode("utf-8"))
-    for document in sorted(documents, key=lambda d: d.pmid):
-        line = json.dumps(document.to_dict(), sort_keys=True, ensure_ascii=False)
-        digest.update(b"\n" + line.encode("utf-8"))
-    return digest.hexdigest()
+    return content_digest(header, documents)
 
 
 def corpus_fingerprint(
@@ -85,15 +60,7 @@ def corpus_fingerprint(
 ) -> str:
     """sha256 identifying what an index over ``articles`` would contain; lets a workflow
     decide whether a saved index is stale without rebuilding it."""
-    return _fingerprint(_unique_documents(articles), parameters or BM25Parameters())
-
-
-def _unique_documents(articles: Sequence[Article]) -> list[IndexedDocument]:
-    # PubMed update files re-issue revised records under the same PMID; the later one wins.
-    by_pmid: dict[str, IndexedDocument] = {}
-    for article in articles:
-        by_pmid[article.pmid] = IndexedDocument.from_article(article)
-    return [by_pmid[pmid] for pmid in sorted(by_pmid)]
+    return _fingerprint(unique_documents(articles), parameters or BM25Parameters())
 
 
 class BM25Retriever:
@@ -120,16 +87,19 @@ class BM25Retriever:
         """The indexed documents in PMID order (e.g. for corpus-based information content)."""
         return tuple(self._documents)
 
+    def corpus_annotations(self) -> Iterator[tuple[str, ...]]:
+        return (document.mesh_uis for document in self._documents)
+
     @classmethod
     def build(
         cls, articles: Sequence[Article], parameters: BM25Parameters | None = None
     ) -> BM25Retriever:
         parameters = parameters or BM25Parameters()
-        documents = _unique_documents(articles)
+        documents = unique_documents(articles)
         if not documents:
             raise InputError("corpus", "cannot build a BM25 index over zero articles")
         model = bm25s.BM25(k1=parameters.k1, b=parameters.b, method=parameters.method)
-        corpus_tokens = [tokenize(f"{doc.title}\n{doc.abstract}") for doc in documents]
+        corpus_tokens = [tokenize(doc.text) for doc in documents]
         model.index(corpus_tokens, show_progress=False)
         return cls(model, documents, parameters, _fingerprint(documents, parameters))
 

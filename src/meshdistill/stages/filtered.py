@@ -59,7 +59,7 @@ def run(
     descriptor: Mapping[str, Any],
     scored_path: str,
     abstracts_path: str,
-    index_dir: str | None,
+    index_dirs: Sequence[str],
     selection: Mapping[str, Any],
     retrieval: Mapping[str, Any],
     answerer: Mapping[str, Any],
@@ -78,27 +78,26 @@ def run(
         scored, selection_settings(selection), dedup_filter(selection)
     )
     dropped: list[dict[str, Any]] = [dict(d) for d in selection_drops]
-    retriever = open_retriever(retrieval, index_dir, entrez, logger)
     max_chars = int(retrieval["max_context_chars"])
-
     role = Role.from_config("answerer", answerer)
     contexts: dict[str, list[dict[str, str]]] = {}
     by_model: dict[str, list[LLMRequest]] = defaultdict(list)
-    for choice in choices:
-        source = sources[choice.pmid]
-        documents = context_documents(
-            retriever, choice.chosen["question"], source.pmid, int(retrieval["k"]), max_chars
-        )
-        if [d["pmid"] for d in documents] != side(choice.chosen)["retrieved_pmids"]:
-            logger.warning("retrieval for %s changed since scoring", choice.pmid)
-        contexts[choice.pmid] = documents
-        by_model[role.model_id].append(
-            role.request(
-                choice.pmid,
-                context=render_context(source, documents),
-                question=choice.chosen["question"],
+    with open_retriever(retrieval, index_dirs, entrez, logger) as retriever:
+        for choice in choices:
+            source = sources[choice.pmid]
+            documents = context_documents(
+                retriever, choice.chosen["question"], source.pmid, int(retrieval["k"]), max_chars
             )
-        )
+            if [d["pmid"] for d in documents] != side(choice.chosen)["retrieved_pmids"]:
+                logger.warning("retrieval for %s changed since scoring", choice.pmid)
+            contexts[choice.pmid] = documents
+            by_model[role.model_id].append(
+                role.request(
+                    choice.pmid,
+                    context=render_context(source, documents),
+                    question=choice.chosen["question"],
+                )
+            )
     answers = run_role_requests(
         by_model,
         models,

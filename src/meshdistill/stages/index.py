@@ -1,12 +1,22 @@
-"""Build the offline retrieval index once per corpus."""
+"""Build the offline retrieval indexes once per corpus: BM25, and dense (sentence embeddings
+in Qdrant)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from meshdistill.pubmed.corpus import CorpusReport, iter_corpus
-from meshdistill.retrieval import BM25Retriever
+from meshdistill.records import Article
+from meshdistill.retrieval import BM25Retriever, DenseRetriever, DenseSettings
+
+
+def _read_corpus(corpus: Sequence[str], corpus_format: str) -> tuple[list[Article], CorpusReport]:
+    report = CorpusReport()
+    articles = list(iter_corpus(list(corpus), fmt=corpus_format, report=report))
+    return articles, report
 
 
 def run(
@@ -16,11 +26,37 @@ def run(
     output: str,
     logger: logging.Logger,
 ) -> int:
-    report = CorpusReport()
-    articles = list(iter_corpus(list(corpus), fmt=corpus_format, report=report))
+    articles, report = _read_corpus(corpus, corpus_format)
     retriever = BM25Retriever.build(articles)
     retriever.save(output)
     logger.info(
         "indexed %d documents from %s: %s", len(retriever), ", ".join(corpus), report.to_dict()
     )
     return len(retriever)
+
+
+def run_dense(
+    *,
+    corpus: Sequence[str],
+    corpus_format: str,
+    dense: Mapping[str, Any],
+    output: str,
+    threads: int | None,
+    logger: logging.Logger,
+) -> int:
+    articles, report = _read_corpus(corpus, corpus_format)
+    settings = DenseSettings.from_mapping(dense)
+    started = time.perf_counter()
+    with DenseRetriever.build(
+        articles, settings, output, threads=threads, logger=logger
+    ) as retriever:
+        size = len(retriever)
+        logger.info(
+            "dense index of %d documents from %s in collection %s (%.1f s): %s",
+            size,
+            ", ".join(corpus),
+            retriever.collection,
+            time.perf_counter() - started,
+            report.to_dict(),
+        )
+    return size

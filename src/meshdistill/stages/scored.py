@@ -17,7 +17,7 @@ from meshdistill.jsonl import read_jsonl, write_jsonl
 from meshdistill.llm.service import LLMRequest
 from meshdistill.mesh import MEASURES, InformationContent, MeshTree, SimilarityScorer
 from meshdistill.records import Article
-from meshdistill.retrieval import BM25Retriever, RetrievedDocument, Retriever
+from meshdistill.retrieval import AnnotatedCorpus, RetrievedDocument, Retriever
 from meshdistill.selection import SelectionSettings, combined_score, self_eval_score
 from meshdistill.stages.llm_roles import Role, call_record, run_role_requests
 from meshdistill.stages.retrieval_setup import open_retriever
@@ -30,12 +30,13 @@ def information_content(
 ) -> InformationContent:
     if kind == "intrinsic":
         return InformationContent.intrinsic(tree)
-    if isinstance(retriever, BM25Retriever):
-        annotations = [list(doc.mesh_uis) for doc in retriever.documents]
+    if isinstance(retriever, AnnotatedCorpus):
+        annotations = list(retriever.corpus_annotations())
         logger.info("corpus information content from %d indexed documents", len(annotations))
         return InformationContent.from_corpus(tree, annotations)
     raise ValueError(
-        "scoring.information_content 'corpus' needs retrieval.method 'bm25' (a local corpus)"
+        "scoring.information_content 'corpus' needs a local retrieval corpus "
+        "(retrieval.method bm25, dense or hybrid)"
     )
 
 
@@ -61,7 +62,7 @@ def run(
     descriptor: Mapping[str, Any],
     questions_path: str,
     abstracts_path: str,
-    index_dir: str | None,
+    index_dirs: Sequence[str],
     retrieval: Mapping[str, Any],
     scoring: Mapping[str, Any],
     selection: Mapping[str, Any],
@@ -78,23 +79,24 @@ def run(
     questions = list(read_jsonl(questions_path))
     sources = {a.pmid: a for a in (Article.from_dict(r) for r in read_jsonl(abstracts_path))}
     tree = MeshTree.load(mesh_source, cache_dir=mesh_cache)
-    retriever = open_retriever(retrieval, index_dir, entrez, logger)
-    ic = information_content(scoring["information_content"], tree, retriever, logger)
-    scorers = {measure: SimilarityScorer(tree, ic, measure) for measure in MEASURES}
     measure = scoring["measure"]
     k = int(retrieval["k"])
-
     judge_role = Role.from_config("judge", judge)
     retrieved: dict[int, list[RetrievedDocument]] = {}
     by_model: dict[str, list[LLMRequest]] = defaultdict(list)
-    for index, record in enumerate(questions):
-        if record["question"] is None:
-            continue
-        source = sources[record["pmid"]]
-        retrieved[index] = retriever.search(record["question"], k, exclude_pmids={source.pmid})
-        by_model[judge_role.model_id].append(
-            judge_role.request(str(index), abstract=source.abstract, question=record["question"])
-        )
+    with open_retriever(retrieval, index_dirs, entrez, logger) as retriever:
+        ic = information_content(scoring["information_content"], tree, retriever, logger)
+        for index, record in enumerate(questions):
+            if record["question"] is None:
+                continue
+            source = sources[record["pmid"]]
+            retrieved[index] = retriever.search(record["question"], k, exclude_pmids={source.pmid})
+            by_model[judge_role.model_id].append(
+                judge_role.request(
+                    str(index), abstract=source.abstract, question=record["question"]
+                )
+            )
+    scorers = {measure: SimilarityScorer(tree, ic, measure) for measure in MEASURES}
     judged = run_role_requests(
         by_model,
         models,
