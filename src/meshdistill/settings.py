@@ -34,7 +34,20 @@ def section_for(config: Mapping[str, Any], section: str, ui: str) -> dict[str, A
     """The settings of ``section`` that apply to descriptor ``ui`` (global + its override)."""
     base = config.get(section) or {}
     override = ((config.get("descriptors") or {}).get("overrides") or {}).get(ui) or {}
-    return deep_merge(base, override.get(section) or {})
+    merged = deep_merge(base, override.get(section) or {})
+    return retrieval_in_use(merged) if section == "retrieval" else merged
+
+
+def retrieval_in_use(retrieval: Mapping[str, Any]) -> dict[str, Any]:
+    """``retrieval`` without the sub-sections its method never reads, so that (say) the dense
+    model setting neither reruns nor re-hashes a BM25 run."""
+    method = retrieval["method"]
+    unused = set()
+    if method not in DENSE_METHODS:
+        unused.add("dense")
+    if method != "hybrid":
+        unused.add("hybrid")
+    return {key: value for key, value in retrieval.items() if key not in unused}
 
 
 def config_hash(settings: Mapping[str, Any]) -> str:
@@ -194,7 +207,7 @@ def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
         "answer": role_summary(config["answerer"]),
         "prompts": prompts,
         "scoring": config["scoring"],
-        "retrieval": config["retrieval"],
+        "retrieval": retrieval_in_use(config["retrieval"]),
         "selection": selection,
         "dedup": dedup,
     }
