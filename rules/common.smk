@@ -10,7 +10,7 @@ from snakemake.utils import validate
 from meshdistill.errors import MeshDistillError
 from meshdistill import settings as cfg
 from meshdistill.retrieval.dense import DenseSettings
-from meshdistill.retrieval.methods import index_kinds
+from meshdistill.retrieval.methods import DENSE_METHODS, index_kinds
 from meshdistill.workflow import resolve_targets
 
 
@@ -102,6 +102,14 @@ def abstracts_source_files(wildcards):
 def retrieval_index():
     """The index folders the configured retrieval method reads, in the order the stages expect."""
     return [f"results/index/{kind}" for kind in index_kinds(config["retrieval"]["method"])]
+
+
+def retrieval_conda_env(default):
+    """A rule's conda environment, or the dense one (a superset of the scoring and LLM ones) when
+    retrieval embeds questions."""
+    if config["retrieval"]["method"] in DENSE_METHODS:
+        return "../envs/dense.yaml"
+    return default
 
 
 def dense_build_settings():

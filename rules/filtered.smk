@@ -24,6 +24,6 @@ rule filtered:
     log:
         "logs/filtered/{ui}.log",
     conda:
-        "../envs/llm.yaml"
+        retrieval_conda_env("../envs/llm.yaml")
     script:
         "../scripts/filtered.py"

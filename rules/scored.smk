@@ -26,6 +26,6 @@ rule scored:
     log:
         "logs/scored/{ui}.log",
     conda:
-        "../envs/scoring.yaml"
+        retrieval_conda_env("../envs/scoring.yaml")
     script:
         "../scripts/scored.py"

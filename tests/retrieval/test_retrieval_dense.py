@@ -182,3 +182,26 @@ def test_hybrid_fuses_bm25_and_dense_by_reciprocal_rank(
         ranks = [ranking[document.pmid] for ranking in rankings if document.pmid in ranking]
         assert document.score == round(sum(1 / (60 + rank) for rank in ranks), 6)
     assert list(hybrid.corpus_annotations()) == list(bm25.corpus_annotations())
+
+
+SERVER_ENV = "MESHDISTILL_TEST_QDRANT_URL"
+
+
+@pytest.mark.skipif(
+    not os.environ.get(SERVER_ENV), reason=f"set {SERVER_ENV} to a Qdrant server to test it"
+)
+def test_a_qdrant_server_gives_the_local_results(
+    index_dir: Path, articles: list[Article], tmp_path: Path
+) -> None:
+    server = DenseSettings(model=None, url=os.environ[SERVER_ENV], api_key_env=None, batch_size=16)
+    with DenseRetriever.build(articles, server, tmp_path / "index"):
+        pass
+    with (
+        DenseRetriever.open(tmp_path / "index", server, exact_search=True) as remote,
+        DenseRetriever.open(index_dir, SETTINGS, exact_search=True) as local,
+    ):
+        assert remote.fingerprint == local.fingerprint
+        assert results(remote) == results(local)
+        title, pmid = articles[3].title, articles[3].pmid
+        assert remote.search(title, 4, {pmid}) == local.search(title, 4, {pmid})
+        assert list(remote.corpus_annotations()) == list(local.corpus_annotations())

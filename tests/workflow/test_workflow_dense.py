@@ -50,3 +50,11 @@ def test_dense_retrieval_builds_its_index_once_and_produces_the_dataset(
     workflow.write_config(config)
     planned = workflow.snakemake("-n").stdout
     assert "rule scored:" in planned and "dense_index" not in planned
+
+
+def test_hybrid_retrieval_plans_both_indexes(workflow: Workflow) -> None:
+    config = workflow.config()
+    config["retrieval"] = {"method": "hybrid"}
+    workflow.write_config(config)
+    planned = workflow.snakemake("-n").stdout
+    assert "rule retrieval_index:" in planned and "rule dense_index:" in planned
