@@ -24,7 +24,7 @@ rule dense_index:
     params:
         corpus_format=config["retrieval"].get("corpus_format", "auto"),
         dense=dense_build_settings(),
-    threads: workflow.cores
+    threads: config["retrieval"]["dense"]["build_threads"]
     log:
         "logs/dense_index.log",
     conda:

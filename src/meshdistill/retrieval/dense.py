@@ -47,6 +47,9 @@ SCORE_DECIMALS = 6  # as BM25: scores are compared and recorded to 6 decimals
 RESCORE_MARGIN = 1e-4
 # Points sent per upsert request and read per scroll page: bounds request size, not results.
 UPSERT_BATCH = 256
+# One short question per call: more intra-op threads only add synchronisation (measured
+# 21 ms per question with 1 thread, 40-430 ms with 2, on a busy 2-core machine).
+QUERY_THREADS = 1
 SCROLL_PAGE = 1024
 
 
@@ -217,10 +220,6 @@ class DenseRetriever:
                     size=embedder.info.dimension, distance=models.Distance.DOT
                 ),
             )
-            if store.remote:  # the embedded mode filters by scanning and has no indexes
-                client.create_payload_index(
-                    collection, "pmid", field_schema=models.PayloadSchemaType.KEYWORD
-                )
             for start in range(0, len(documents), UPSERT_BATCH):
                 batch = documents[start : start + UPSERT_BATCH]
                 points = [
@@ -264,7 +263,7 @@ class DenseRetriever:
         settings: DenseSettings,
         *,
         exact_search: bool,
-        threads: int | None = None,
+        threads: int = QUERY_THREADS,
     ) -> DenseRetriever:
         """Open a built index; raise :class:`InputError` if it is incomplete, of another
         format, built with other model weights, or missing from its Qdrant store."""
@@ -318,32 +317,29 @@ class DenseRetriever:
             raise ValueError(f"k must be at least 1, got {k}")
         models = _models()
         query_vector = self._embedder.embed_query(query).tolist()
-        query_filter = None
-        if exclude_pmids:
-            query_filter = models.Filter(
-                must_not=[
-                    models.FieldCondition(
-                        key="pmid", match=models.MatchAny(any=sorted(set(exclude_pmids)))
-                    )
-                ]
-            )
         # The embedded mode always searches exactly (and warns about search parameters).
         search_params = None
         if self._store.remote:
             search_params = models.SearchParams(exact=self._exact_search)
-        limit = k + 1
+        # Excluded PMIDs (the source, a handful at most) are dropped from the hits rather than
+        # filtered in Qdrant: the embedded mode evaluates filters point by point in Python,
+        # which made a question take 75 ms instead of 20 ms over 2,000 abstracts.
+        excluded = set(exclude_pmids)
+        limit = k + len(excluded) + 1
         while True:
-            points = self._store.client.query_points(
+            fetched = self._store.client.query_points(
                 self.collection,
                 query=query_vector,
-                query_filter=query_filter,
                 search_params=search_params,
                 limit=limit,
                 with_payload=True,
                 with_vectors=True,
             ).points
+            points = [point for point in fetched if point.payload["pmid"] not in excluded]
+            if len(fetched) < limit:
+                break  # every point has been seen
             # Fetch on while the last point might still tie with the k-th once scored exactly.
-            if len(points) < limit or points[-1].score < points[k - 1].score - RESCORE_MARGIN:
+            if len(points) > k and points[-1].score < points[k - 1].score - RESCORE_MARGIN:
                 break
             limit *= 2
         scored = [

@@ -27,7 +27,6 @@ def open_retriever(
     index_dirs: Sequence[str],
     entrez: Mapping[str, Any],
     logger: logging.Logger,
-    threads: int | None = None,
 ) -> Iterator[Retriever]:
     """The retriever of ``retrieval.method``, given the folders of the indexes it needs (in
     :func:`meshdistill.retrieval.index_kinds` order); closed on leaving the block, which in
@@ -51,7 +50,6 @@ def open_retriever(
                     folder,
                     DenseSettings.from_mapping(retrieval["dense"]),
                     exact_search=bool(retrieval["dense"]["exact_search"]),
-                    threads=threads,
                 )
                 stack.callback(dense.close)
                 logger.info("dense index %s: %d documents", folder, len(dense))
