@@ -3,7 +3,7 @@
 Each indexed document is one Qdrant point: its vector (the embedding of title and abstract)
 and a payload with the PMID, title, abstract text and MeSH UIs, so a search returns everything
 the scoring stage needs without a second store. The same code talks to Qdrant's embedded local
-mode (a folder inside the index folder; exact search, for corpora up to some 100,000
+mode (a folder inside the index folder; exact search, for corpora up to some tens of thousands of
 abstracts) or to a Qdrant server (``retrieval.dense.url``) for PubMed-scale corpora.
 
 The index folder holds ``manifest.json`` (model digest, corpus fingerprint, collection name)
