@@ -27,6 +27,7 @@ from meshdistill.retrieval import (  # noqa: E402
     HybridSettings,
 )
 from meshdistill.retrieval.embedding import SentenceEmbedder, bundled_model_dir  # noqa: E402
+from meshdistill.stages.retrieval_setup import open_retriever  # noqa: E402
 from meshdistill.stages.scored import information_content  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -205,3 +206,32 @@ def test_a_qdrant_server_gives_the_local_results(
         title, pmid = articles[3].title, articles[3].pmid
         assert remote.search(title, 4, {pmid}) == local.search(title, 4, {pmid})
         assert list(remote.corpus_annotations()) == list(local.corpus_annotations())
+
+
+def test_stages_open_hybrid_from_both_index_folders_and_release_the_local_folder(
+    index_dir: Path, articles: list[Article], tmp_path: Path
+) -> None:
+    BM25Retriever.build(articles).save(tmp_path / "bm25")
+    retrieval = {
+        "method": "hybrid",
+        "dense": {
+            "model": None,
+            "url": None,
+            "api_key_env": None,
+            "batch_size": 16,
+            "build_threads": 1,
+            "exact_search": True,
+        },
+        "hybrid": {"rrf_k": 60, "candidates": 20},
+    }
+    logger = logging.getLogger("test")
+    folders = [str(tmp_path / "bm25"), str(index_dir)]
+    with open_retriever(retrieval, folders, {}, logger) as retriever:
+        assert isinstance(retriever, HybridRetriever)
+        first = retriever.search(QUESTIONS[0], 4)
+    # Closed on leaving the block: the embedded Qdrant folder opens again at once.
+    with open_retriever(retrieval, folders, {}, logger) as retriever:
+        assert retriever.search(QUESTIONS[0], 4) == first
+    with pytest.raises(ValueError, match=r"needs the indexes \['bm25', 'dense'\]"):
+        with open_retriever(retrieval, folders[:1], {}, logger):
+            pass
