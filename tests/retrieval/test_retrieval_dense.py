@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from meshdistill.retrieval import (  # noqa: E402
     DenseSettings,
     HybridRetriever,
     HybridSettings,
+    RetrievedDocument,
 )
 from meshdistill.retrieval.embedding import SentenceEmbedder, bundled_model_dir  # noqa: E402
 from meshdistill.stages.retrieval_setup import open_retriever  # noqa: E402
@@ -235,3 +237,22 @@ def test_stages_open_hybrid_from_both_index_folders_and_release_the_local_folder
     with pytest.raises(ValueError, match=r"needs the indexes \['bm25', 'dense'\]"):
         with open_retriever(retrieval, folders[:1], {}, logger):
             pass
+
+
+def test_openers_of_the_local_folder_take_turns(index_dir: Path) -> None:
+    """Embedded Qdrant refuses a second client on a folder; parallel jobs wait instead."""
+    second_opened = threading.Event()
+    second_results: list[list[RetrievedDocument]] = []
+
+    def second_job() -> None:
+        with DenseRetriever.open(index_dir, SETTINGS, exact_search=True) as retriever:
+            second_opened.set()
+            second_results.append(retriever.search(QUESTIONS[1], 2))
+
+    with DenseRetriever.open(index_dir, SETTINGS, exact_search=True) as first:
+        worker = threading.Thread(target=second_job)
+        worker.start()
+        assert not second_opened.wait(timeout=3), "opened while the first job held the folder"
+        expected = first.search(QUESTIONS[1], 2)
+    worker.join(timeout=120)
+    assert second_opened.is_set() and second_results == [expected]

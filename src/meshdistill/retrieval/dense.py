@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from meshdistill.errors import ConfigError, InputError
 from meshdistill.fileio import atomic_write_text
@@ -50,6 +50,8 @@ UPSERT_BATCH = 256
 # One short question per call: more intra-op threads only add synchronisation (measured
 # 21 ms per question with 1 thread, 40-430 ms with 2, on a busy 2-core machine).
 QUERY_THREADS = 1
+
+_LOG = logging.getLogger(__name__)
 SCROLL_PAGE = 1024
 
 
@@ -109,7 +111,11 @@ class _Store:
         self._lock: FileLock | None = None
         if url is None:
             self._lock = FileLock(str(index_dir.with_name(index_dir.name + ".lock")))
-            self._lock.acquire()
+            try:
+                self._lock.acquire(timeout=0)
+            except Timeout:
+                _LOG.info("waiting for %s: another job has it open", index_dir)
+                self._lock.acquire()
             try:
                 self.client = client_class(path=str(index_dir / LOCAL_STORE_NAME))
             except BaseException:
