@@ -81,7 +81,7 @@ class SelectionSettings:
         return cls(**dict(data))
 
 
-def self_eval_score(self_eval: Mapping[str, int] | None) -> float | None:
+def self_eval_score(self_eval: Mapping[str, float] | None) -> float | None:
     """Mean of the 1..5 ratings mapped linearly to [0, 1] (1 -> 0, 5 -> 1); None if absent."""
     if self_eval is None:
         return None
@@ -157,7 +157,14 @@ def _drop(descriptor_ui: str, pmid: str, reason: str, detail: str) -> dict[str, 
 def _usable(record: Mapping[str, Any], settings: SelectionSettings) -> tuple[str, str] | None:
     """(reason, detail) when a scored record cannot take part in the choice, else None."""
     generator = record["generator"]
-    if record["generation"]["status"] != "ok" or record["question"] is None:
+    if record["question"] is None:
+        tries = record.get("rejected_candidates") or []
+        if tries:  # the gate that stopped the last try names the drop
+            last = tries[-1]
+            return last["gate"], f"generator {generator}, {len(tries)} tries: {last['detail']}"
+        error = record["generation"].get("error") or "no question"
+        return "question_failed", f"generator {generator}: {error}"
+    if record["generation"]["status"] != "ok":
         error = record["generation"].get("error") or "no question"
         return "question_failed", f"generator {generator}: {error}"
     problem = question_problem(record["question"], settings)

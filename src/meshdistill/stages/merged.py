@@ -32,18 +32,28 @@ def usage_rows(
 
     for path in questions:
         for record in read_jsonl(path):
-            yield row("questions", record["descriptor_ui"], record["generation"])
+            ui = record["descriptor_ui"]
+            tries = [c["generation"] for c in record.get("rejected_candidates", [])]
+            if record["question"] is not None:  # otherwise generation is the last rejected try
+                tries.append(record["generation"])
+            for call in tries:
+                yield row("questions", ui, call)
     for path in scored:
         for record in read_jsonl(path):
             if record.get("judge"):
                 yield row("judge", record["descriptor_ui"], record["judge"])
     for path in pairs:
         for record in read_jsonl(path):
-            yield row("answers", record["descriptor"]["ui"], record["answer"]["generation"])
+            answer = record["answer"]
+            for call in [*(r["generation"] for r in answer.get("rejected", [])), answer["generation"]]:
+                yield row("answers", record["descriptor"]["ui"], call)
     for path in dropped:
         for record in read_jsonl(path):
+            calls = [r["generation"] for r in record.get("rejected_answers", [])]
             if record.get("generation"):
-                yield row("answers", record["descriptor_ui"], record["generation"])
+                calls.append(record["generation"])
+            for call in calls:
+                yield row("answers", record["descriptor_ui"], call)
 
 
 def prices(models: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:

@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from meshdistill.jsonl import read_jsonl, write_jsonl
-from meshdistill.llm.service import LLMRequest
+from meshdistill.llm.types import LLMRequest
 from meshdistill.mesh import MEASURES, InformationContent, MeshTree, SimilarityScorer
 from meshdistill.records import Article
 from meshdistill.retrieval import BM25Retriever, RetrievedDocument, Retriever
 from meshdistill.selection import SelectionSettings, combined_score, self_eval_score
-from meshdistill.stages.llm_roles import Role, call_record, run_role_requests
+from meshdistill.stages.judging import judge_requests, self_evaluation
+from meshdistill.stages.llm_roles import Role, run_role_requests
 from meshdistill.stages.retrieval_setup import open_retriever
 
 SCORED_SCHEMA = "scored_record.schema.json"
@@ -84,7 +85,7 @@ def run(
     measure = scoring["measure"]
     k = int(retrieval["k"])
 
-    judge_role = Role.from_config("judge", judge)
+    judge_role = Role.from_config("judge", judge, models)
     retrieved: dict[int, list[RetrievedDocument]] = {}
     by_model: dict[str, list[LLMRequest]] = defaultdict(list)
     for index, record in enumerate(questions):
@@ -92,8 +93,8 @@ def run(
             continue
         source = sources[record["pmid"]]
         retrieved[index] = retriever.search(record["question"], k, exclude_pmids={source.pmid})
-        by_model[judge_role.model_id].append(
-            judge_role.request(str(index), abstract=source.abstract, question=record["question"])
+        by_model[judge_role.model_id].extend(
+            judge_requests(judge_role, str(index), source.abstract, record["question"])
         )
     judged = run_role_requests(
         by_model,
@@ -114,8 +115,7 @@ def run(
             by_measure = hierarchy_scores(
                 scorers, sources[record["pmid"]].heading_uis, documents, scoring["set_method"]
             )
-            result = judged[str(index)]
-            self_eval = result.value
+            self_eval, judge_call = self_evaluation(judge_role, str(index), judged)
             self_eval_value = self_eval_score(self_eval)
             out["retrieval"] = {
                 "method": retrieval["method"],
@@ -130,7 +130,7 @@ def run(
                     for d in documents
                 ],
             }
-            out["judge"] = call_record(result, judge_role)
+            out["judge"] = judge_call
             out["scores"] = {
                 "hierarchy": by_measure[measure],
                 "hierarchy_measure": measure,
