@@ -6,7 +6,8 @@ becomes ``chosen`` and the worst ``rejected``. A pair is kept only when it carri
 preference signal, otherwise a drop record says why (``schemas/dropped_record.schema.json``):
 
 * ``question_failed``: generation failed, or the question has no scores.
-* ``question_malformed``: empty, too short or long, or not a question.
+* ``question_not_single``: not exactly one well-formed question (the quality gate of that
+  name, :func:`meshdistill.quality.question_form_verdict`, with the ``quality`` settings).
 * ``judge_failed``: the self-evaluation is missing while the hierarchy weight is zero,
   so nothing is left to score the question by.
 * ``too_few_questions``: fewer than two usable questions remain.
@@ -28,11 +29,13 @@ from typing import Any
 
 from meshdistill.dedup import NearDuplicateFilter, normalise_question
 from meshdistill.errors import ConfigError
+from meshdistill.quality import QualitySettings, question_form_verdict
 
 SELF_EVAL_CRITERIA = ("relevance", "answerability", "specificity")
 RATING_MIN = 1
 RATING_MAX = 5
 SCORE_DECIMALS = 9  # rounding before threshold checks, so 0.72 - 0.70 counts as 0.02
+CONFIG_QUALITY = QualitySettings()  # equal to config.yaml's section (a test checks)
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,6 @@ class SelectionSettings:
     min_margin: float = 0.02
     min_chosen_score: float = 0.0
     score_ceiling: float | None = None
-    min_question_chars: int = 15
-    max_question_chars: int = 400
-    require_question_mark: bool = True
     compare_on_common_components: bool = True
 
     def __post_init__(self) -> None:
@@ -63,11 +63,6 @@ class SelectionSettings:
             raise ConfigError("selection.min_margin", "must not be negative")
         if self.score_ceiling is not None and not 0 < self.score_ceiling <= 1:
             raise ConfigError("selection.score_ceiling", "must be in (0, 1] or null")
-        if not 0 < self.min_question_chars <= self.max_question_chars:
-            raise ConfigError(
-                "selection.min_question_chars",
-                "must be positive and not above selection.max_question_chars",
-            )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], setting: str = "selection") -> SelectionSettings:
@@ -110,22 +105,6 @@ def combined_score(
     return weighted / total
 
 
-def question_problem(question: str, settings: SelectionSettings) -> str | None:
-    """Why ``question`` is malformed, or None if it is fine."""
-    text = question.strip()
-    if not text:
-        return "question is empty"
-    if len(text) < settings.min_question_chars:
-        return f"question has {len(text)} characters, fewer than {settings.min_question_chars}"
-    if len(text) > settings.max_question_chars:
-        return f"question has {len(text)} characters, more than {settings.max_question_chars}"
-    if settings.require_question_mark and not text.endswith("?"):
-        return "question does not end with a question mark"
-    if "\n" in text:
-        return "question spans several lines"
-    return None
-
-
 @dataclass
 class PairChoice:
     """A kept pair: copies of the two scored records (``scores.combined`` set to the value
@@ -154,7 +133,9 @@ def _drop(descriptor_ui: str, pmid: str, reason: str, detail: str) -> dict[str, 
     return {"descriptor_ui": descriptor_ui, "pmid": pmid, "reason": reason, "detail": detail}
 
 
-def _usable(record: Mapping[str, Any], settings: SelectionSettings) -> tuple[str, str] | None:
+def _usable(
+    record: Mapping[str, Any], settings: SelectionSettings, quality: QualitySettings
+) -> tuple[str, str] | None:
     """(reason, detail) when a scored record cannot take part in the choice, else None."""
     generator = record["generator"]
     if record["question"] is None:
@@ -167,9 +148,9 @@ def _usable(record: Mapping[str, Any], settings: SelectionSettings) -> tuple[str
     if record["generation"]["status"] != "ok":
         error = record["generation"].get("error") or "no question"
         return "question_failed", f"generator {generator}: {error}"
-    problem = question_problem(record["question"], settings)
-    if problem is not None:
-        return "question_malformed", f"generator {generator}: {problem}"
+    form = question_form_verdict(record["question"], quality)
+    if form is not None:
+        return form.gate, f"generator {generator}: {form.detail}"
     if record["scores"] is None:
         return "question_failed", f"generator {generator}: question was not scored"
     if record["scores"]["self_eval"] is None and settings.hierarchy_weight == 0:
@@ -201,8 +182,12 @@ def select_pairs(
     scored: Sequence[Mapping[str, Any]],
     settings: SelectionSettings,
     dedup: NearDuplicateFilter | None = None,
+    quality: QualitySettings = CONFIG_QUALITY,
 ) -> tuple[list[PairChoice], list[dict[str, str]]]:
     """Pick at most one pair per (descriptor, PMID), in order of first appearance.
+
+    ``quality``: the ``quality`` config section, for the form of each question (its
+    defaults are those of ``config.yaml``).
 
     Returns the kept pairs and the drop records (question-level drops name the generator
     in ``detail``; a source abstract may have both question-level drops and a kept pair).
@@ -216,7 +201,7 @@ def select_pairs(
     for (descriptor_ui, pmid), records in groups.items():
         usable: list[dict[str, Any]] = []
         for record in records:
-            problem = _usable(record, settings)
+            problem = _usable(record, settings, quality)
             if problem is None:
                 usable.append(dict(record))
             else:

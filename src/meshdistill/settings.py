@@ -83,9 +83,25 @@ def check_references(config: Mapping[str, Any], workdir: str | Path = ".") -> No
                 raise ConfigError("retrieval.corpus", f"corpus file '{path}' does not exist")
         if not config["retrieval"].get("corpus"):
             raise ConfigError("retrieval.corpus", "bm25 retrieval needs at least one corpus file")
+    check_abstract_order(config)
     selection = config.get("selection") or {}
     if selection.get("hierarchy_weight", 0) + selection.get("self_eval_weight", 0) <= 0:
         raise ConfigError("selection.hierarchy_weight", "the score weights must not both be 0")
+
+
+def check_abstract_order(config: Mapping[str, Any]) -> None:
+    """``abstracts.order: relevance`` is PubMed's ranking: only an Entrez source has one."""
+    uis = ["", *sorted((config.get("descriptors") or {}).get("overrides") or {})]
+    for ui in uis:
+        abstracts = section_for(config, "abstracts", ui) if ui else config["abstracts"]
+        if abstracts.get("order") == "relevance" and abstracts.get("source") != "entrez":
+            where = f"descriptors.overrides.{ui}.abstracts.order" if ui else "abstracts.order"
+            raise ConfigError(
+                where,
+                f"'relevance' is PubMed's search ranking and needs abstracts.source 'entrez' "
+                f"(the source here is '{abstracts.get('source')}'); for a local corpus use "
+                "oldest, newest or random",
+            )
 
 
 def _prompt_refs(config: Mapping[str, Any], roles: list[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -134,7 +150,10 @@ def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
         "source": abstracts["source"],
         "max_abstracts": abstracts["max_abstracts"],
         "major_topic_only": abstracts.get("major_topic_only", True),
+        "order": abstracts["order"],
     }
+    if abstracts["order"] == "random":
+        corpus["seed"] = abstracts["seed"]
     if abstracts["source"] == "local":
         corpus["paths"] = abstracts["local"]["paths"]
     else:
@@ -152,4 +171,5 @@ def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
         "retrieval": config["retrieval"],
         "selection": selection,
         "dedup": dedup,
+        "quality": config["quality"],
     }

@@ -50,7 +50,7 @@ def test_settings_reject_bad_values_naming_the_setting() -> None:
 
 def test_picks_highest_as_chosen_and_lowest_as_rejected() -> None:
     records = [
-        scored("1", "gen_a", Q1 + " (a)?", 0.3, POOR),
+        scored("1", "gen_a", Q1.removesuffix("?") + " (a)?", 0.3, POOR),
         scored("1", "gen_b", Q3, 0.9, GOOD),
         scored("1", "gen_c", "Is insulin resistance reversible by exercise in adults?", 0.5, GOOD),
     ]
@@ -102,8 +102,8 @@ def test_each_rule_drops_exactly_its_case() -> None:
         ("high", "above_score_ceiling"),
         ("f", "question_failed"),
         ("f", "too_few_questions"),
-        ("bad", "question_malformed"),
-        ("bad", "question_malformed"),
+        ("bad", "question_not_single"),
+        ("bad", "question_not_single"),
         ("bad", "too_few_questions"),
     ]
     assert "gen_b" in dropped[3]["detail"]

@@ -49,6 +49,15 @@ def test_invalid_config_names_the_setting(workflow: Workflow) -> None:
     assert "cosine" in output and "measure" in output
 
 
+def test_relevance_order_of_a_local_corpus_stops_at_parse_time(workflow: Workflow) -> None:
+    config = workflow.config()
+    config["abstracts"]["order"] = "relevance"
+    workflow.write_config(config)
+    output = failing_run(workflow, "-n")
+    assert "abstracts.order" in output and "entrez" in output
+    assert not workflow.path("results").exists()
+
+
 def test_generator_naming_an_unknown_model(workflow: Workflow) -> None:
     config = workflow.config()
     config["generators"][1]["model"] = "missing-model"

@@ -4,6 +4,12 @@ Per descriptor: one ESearch on the history server gives the hit count; if more r
 wanted than PubMed lets one query page through (10,000), the query is split by publication
 date until every part fits, newest part first; each part is fetched with EFetch in batches.
 Every reply is cached on disk, keyed by what it answers, so a rerun sends no requests.
+
+``EntrezSettings.order`` picks which records come first: ``newest`` is ESearch's default
+("most recent") order and ``relevance`` its ``sort=relevance``, both fetched from the
+history server as above; ``oldest`` and ``random`` list the PMIDs (at most the ESearch cap,
+the most recent ones when there are more), reorder them (:mod:`meshdistill.pubmed.order`)
+and fetch by PMID until enough usable records are in.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 
 from meshdistill.pubmed.entrez_settings import EntrezSettings
 from meshdistill.pubmed.filtering import SkipReason, skip_reason
+from meshdistill.pubmed.order import ordered_pmids
 from meshdistill.pubmed.query import (
     DateRange,
     SearchResult,
@@ -123,8 +130,18 @@ class EntrezClient:
         return body
 
     # -- searching ---------------------------------------------------------------------
+    def _sort_params(self) -> dict[str, str]:
+        return {"sort": "relevance"} if self.settings.order == "relevance" else {}
+
     def _history_search(self, term: str, refresh: bool = False) -> _Search:
-        params = {"db": DB, "term": term, "usehistory": "y", "retmax": 0, "retmode": "xml"}
+        params: dict[str, Any] = {
+            "db": DB,
+            "term": term,
+            "usehistory": "y",
+            "retmax": 0,
+            "retmode": "xml",
+            **self._sort_params(),
+        }
         body = self._request("esearch", params, refresh=refresh)
         return _Search(term, parse_esearch(body, f"ESearch {term!r}"))
 
@@ -144,7 +161,13 @@ class EntrezClient:
     def _fetch_history_batch(self, search: _Search, retstart: int, retmax: int) -> bytes:
         # Keyed by the query rather than the WebEnv, which differs per session: a rerun
         # finds the batch whatever history session it is in.
-        cache_params = {"db": DB, "term": search.term, "retstart": retstart, "retmax": retmax}
+        cache_params = {
+            "db": DB,
+            "term": search.term,
+            "retstart": retstart,
+            "retmax": retmax,
+            **self._sort_params(),
+        }
         for fresh_search in (False, True):
             params = {
                 "db": DB,
@@ -171,6 +194,17 @@ class EntrezClient:
         stream.name = f"EFetch reply for {what}"
         return list(iter_pubmed_xml(stream))
 
+    def _keep(self, article: Article, report: FetchReport, articles: list[Article]) -> None:
+        report.fetched += 1
+        reason = skip_reason(article)
+        if reason is SkipReason.NO_ABSTRACT:
+            report.skipped_no_abstract += 1
+        elif reason is SkipReason.NO_MESH:
+            report.skipped_no_mesh += 1
+        else:
+            report.kept += 1
+            articles.append(article)
+
     def _collect(
         self,
         search: _Search,
@@ -188,15 +222,7 @@ class EntrezClient:
                 if article.pmid in seen:
                     continue
                 seen.add(article.pmid)
-                report.fetched += 1
-                reason = skip_reason(article)
-                if reason is SkipReason.NO_ABSTRACT:
-                    report.skipped_no_abstract += 1
-                elif reason is SkipReason.NO_MESH:
-                    report.skipped_no_mesh += 1
-                else:
-                    report.kept += 1
-                    articles.append(article)
+                self._keep(article, report, articles)
 
     def _fetch_range(
         self,
@@ -246,17 +272,20 @@ class EntrezClient:
         term = build_term(name, ui, self.settings)
         configured = settings_date_range(self.settings)
         sent_before, hits_before = self.requests_sent, self.cache_hits
-        top = self._history_search(with_dates(term, configured))
-        report = FetchReport(query=top.term, total_hits=top.result.count)
         articles: list[Article] = []
-        seen: set[str] = set()
-        wanted = min(top.result.count, self.settings.max_records)
-        if wanted <= self.settings.esearch_cap:
-            self._collect(top, wanted, report, articles, seen)
+        if self.settings.order in ("oldest", "random"):
+            report = self._fetch_reordered(with_dates(term, configured), articles)
         else:
-            self._fetch_range(
-                term, configured or full_date_range(self.settings), top, report, articles, seen
-            )
+            top = self._history_search(with_dates(term, configured))
+            report = FetchReport(query=top.term, total_hits=top.result.count)
+            seen: set[str] = set()
+            wanted = min(top.result.count, self.settings.max_records)
+            if wanted <= self.settings.esearch_cap:
+                self._collect(top, wanted, report, articles, seen)
+            else:
+                self._fetch_range(
+                    term, configured or full_date_range(self.settings), top, report, articles, seen
+                )
         report.requests = self.requests_sent - sent_before
         report.cache_hits = self.cache_hits - hits_before
         self.logger.info(
@@ -273,6 +302,31 @@ class EntrezClient:
             f", date parts {report.date_splits}" if len(report.date_splits) > 1 else "",
         )
         return articles, report
+
+    def _fetch_reordered(self, term: str, articles: list[Article]) -> FetchReport:
+        """Fetch up to ``max_records`` records by PMID, in ``settings.order`` over the PMIDs
+        ESearch lists (as with the other orders, unusable records count towards the limit)."""
+        cap = self.settings.esearch_cap
+        params = {"db": DB, "term": term, "retmax": cap, "retmode": "xml"}
+        listed = parse_esearch(self._request("esearch", params), f"ESearch {term!r}")
+        report = FetchReport(query=term, total_hits=listed.count)
+        if listed.count > len(listed.ids):
+            self.logger.warning(
+                "%r: %d hits, more than the ESearch cap %d: order '%s' applies to the %d most "
+                "recent (narrow the query or set date_from/date_to to reach older records)",
+                term,
+                listed.count,
+                cap,
+                self.settings.order,
+                len(listed.ids),
+            )
+        pending = ordered_pmids(listed.ids, self.settings.order, self.settings.seed)
+        while pending and report.fetched < self.settings.max_records:
+            size = min(self.settings.batch_size, self.settings.max_records - report.fetched)
+            batch, pending = pending[:size], pending[size:]
+            for article in self.fetch_pmids(batch):
+                self._keep(article, report, articles)
+        return report
 
     def fetch_pmids(self, pmids: Sequence[str]) -> list[Article]:
         """Articles for ``pmids`` (any usable or not), in the order asked; unknown ones absent."""

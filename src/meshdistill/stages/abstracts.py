@@ -11,6 +11,7 @@ from meshdistill.errors import MeshDistillError
 from meshdistill.jsonl import write_jsonl
 from meshdistill.mesh import MeshTree
 from meshdistill.pubmed.corpus import CorpusReport, iter_corpus
+from meshdistill.pubmed.order import in_order
 from meshdistill.records import Article
 
 ABSTRACT_SCHEMA = "abstract_record.schema.json"
@@ -34,14 +35,21 @@ def matches_descriptor(article: Article, ui: str, major_topic_only: bool) -> boo
 
 
 def pick_articles(
-    articles: Iterable[Article], ui: str, *, major_topic_only: bool, limit: int
+    articles: Iterable[Article],
+    ui: str,
+    *,
+    major_topic_only: bool,
+    limit: int,
+    order: str = "oldest",
+    seed: int = 0,
 ) -> list[Article]:
-    """Articles about ``ui``, de-duplicated by PMID, in PMID order, at most ``limit``."""
+    """Articles about ``ui``, de-duplicated by PMID, the first ``limit`` in ``order``
+    (see :mod:`meshdistill.pubmed.order`)."""
     by_pmid: dict[str, Article] = {}
     for article in articles:
         if matches_descriptor(article, ui, major_topic_only):
             by_pmid.setdefault(article.pmid, article)
-    ordered = sorted(by_pmid.values(), key=lambda a: (len(a.pmid), a.pmid))
+    ordered = in_order(by_pmid.values(), lambda a: a.pmid, order, seed)
     return ordered[:limit]
 
 
@@ -60,6 +68,8 @@ def from_local_corpus(
         ui,
         major_topic_only=settings.get("major_topic_only", True),
         limit=int(settings["max_abstracts"]),
+        order=settings["order"],
+        seed=int(settings["seed"]),
     )
     logger.info("corpus %s: %s", ", ".join(paths), report.to_dict())
     return chosen
@@ -70,7 +80,12 @@ def from_entrez(
 ) -> list[Article]:
     from meshdistill.pubmed.entrez import EntrezClient
 
-    entrez_cfg = dict(settings["entrez"], max_records=int(settings["max_abstracts"]))
+    entrez_cfg = dict(
+        settings["entrez"],
+        max_records=int(settings["max_abstracts"]),
+        order=settings["order"],
+        seed=int(settings["seed"]),
+    )
     client = EntrezClient.from_config(entrez_cfg, os.environ, logger=logger)
     articles, report = client.fetch_descriptor(descriptor["name"], descriptor["ui"])
     logger.info("entrez: %s", report)

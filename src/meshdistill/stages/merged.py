@@ -10,6 +10,7 @@ from typing import Any
 from meshdistill.dataset import write_dataset
 from meshdistill.dedup import NearDuplicateFilter
 from meshdistill.jsonl import read_jsonl
+from meshdistill.quality import QualitySettings
 from meshdistill.stages.filtered import dedup_filter
 
 
@@ -56,6 +57,17 @@ def usage_rows(
                 yield row("answers", record["descriptor_ui"], call)
 
 
+def judge_scores(scored: Sequence[str]) -> list[float | None]:
+    """The self-evaluation score of every question that reached the judge, in file order
+    (None where the judge gave no usable rating)."""
+    return [
+        record["scores"]["self_eval_score"]
+        for path in sorted(scored)
+        for record in read_jsonl(path)
+        if record.get("scores") is not None
+    ]
+
+
 def prices(models: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     return {
         model_id: {
@@ -77,6 +89,7 @@ def run(
     descriptors: Mapping[str, Mapping[str, Any]],
     dataset: Mapping[str, Any],
     selection: Mapping[str, Any],
+    quality: Mapping[str, Any],
     models: Mapping[str, Mapping[str, Any]],
     summary: Mapping[str, Any],
     logger: logging.Logger,
@@ -85,6 +98,7 @@ def run(
     dropped = [record for path in sorted(dropped_paths) for record in read_jsonl(path)]
     usage = list(usage_rows(questions_paths, scored_paths, pairs_paths, dropped_paths))
     cross: NearDuplicateFilter = dedup_filter(selection)
+    gates = QualitySettings.from_mapping(quality)
     stats = write_dataset(
         pairs,
         dropped,
@@ -95,9 +109,13 @@ def run(
         prices=prices(models),
         cross_descriptor_dedup=cross,
         plots_dir=Path(plots_dir),
+        judge_scores=judge_scores(scored_paths),
+        min_judge_stdev=gates.min_judge_stdev,
         system_prompt=dataset.get("system_prompt"),
         include_context=bool(dataset.get("include_context_in_sft", True)),
         instruction_template=Path(dataset["preference_prompt"]).read_text(encoding="utf-8"),
     )
     logger.info("dataset: %s", {k: stats[k] for k in sorted(stats) if k.endswith("count")})
+    if not stats["judge"]["discriminates"]:
+        logger.warning("judge spread: %s", stats["judge"])
     return stats
