@@ -154,10 +154,11 @@ def test_invalid_json_is_re_asked_and_the_re_ask_is_cached(cache: RequestCache) 
         [again] = LLMService(spec_for(server), cache).run(requests(1))
     assert first.ok and first.asks == 2 and first.attempts == 2
     assert first.prompt_tokens > 0
-    # The first ask's bad reply is not an answer, so the rerun asks again; the server now
-    # answers validly and the re-ask is never needed.
-    assert again.ok and not again.from_cache and again.asks == 1
-    assert server.total_requests == 3
+    # Both asks were paid for, so a rerun replays the invalid first reply and its re-ask from
+    # the cache: nothing is sent again, whatever the first run went through.
+    assert again.ok and again.from_cache and again.asks == 2 and again.attempts == 0
+    assert again.value == first.value
+    assert server.total_requests == 2
 
 
 def test_always_invalid_replies_are_recorded_as_failed_with_raw_kept(cache: RequestCache) -> None:
@@ -171,11 +172,12 @@ def test_always_invalid_replies_are_recorded_as_failed_with_raw_kept(cache: Requ
         assert result.error is not None and "3 asks" in result.error
         assert result.raw == '{"question": "too s"}'
         assert server.total_requests == 3
-        # Failed replies are kept for inspection, never served: a rerun asks again.
-        assert cache.get_failed(result.cache_key) is not None
-        assert cache.get(result.cache_key) is None
-        service.run(requests(1))
-        assert server.total_requests == 6
+        # Every paid reply is kept, invalid ones too: a rerun pays for none of them again and
+        # reaches the same verdict.
+        assert cache.get(result.cache_key) is not None
+        [again] = service.run(requests(1))
+        assert server.total_requests == 3
+        assert again.value is None and again.error == result.error
 
 
 def test_bad_request_fails_only_that_item(cache: RequestCache) -> None:

@@ -287,9 +287,7 @@ class LlamaCppBackend:
                     reply = model.create_completion(prompt=call.prompt, **params)
             except ValueError as exc:  # e.g. prompt longer than n_ctx
                 raise ItemFailure(f"llama.cpp rejected the request: {exc}", 1) from exc
-            top = (
-                _top_logprobs(model, first_logits[0], call.top_logprobs) if first_logits else None
-            )
+            top = _top_logprobs(model, first_logits[0], call.top_logprobs) if first_logits else None
         choice = reply["choices"][0]
         usage = reply.get("usage") or {}
         content = choice["message"].get("content") if "message" in choice else choice["text"]

@@ -247,9 +247,7 @@ class LLMService:
             value, problem = self._interpret(request, stored)
             truncated = stored.get("finish_reason") == "length"
             if value is not None:
-                return tally.result(
-                    value, None, from_cache=not paid, asks=ask, truncated=truncated
-                )
+                return tally.result(value, None, from_cache=not paid, asks=ask, truncated=truncated)
             self._logger.info("request %s ask %d: %s", request.id, ask, problem)
             if ask < asks_allowed and messages is not None and request.schema_name:
                 messages = [
@@ -407,4 +405,3 @@ class _Tally:
             asks=asks,
             truncated=truncated,
         )
-

@@ -161,15 +161,15 @@ def run(
 ) -> int:
     scored = list(read_jsonl(scored_path))
     sources = {a.pmid: a for a in (Article.from_dict(r) for r in read_jsonl(abstracts_path))}
+    gates = QualitySettings.from_mapping(quality)
     choices, selection_drops = select_pairs(
-        scored, selection_settings(selection), dedup_filter(selection)
+        scored, selection_settings(selection), dedup_filter(selection), gates
     )
     dropped: list[dict[str, Any]] = [dict(d) for d in selection_drops]
     retriever = open_retriever(retrieval, index_dir, entrez, logger)
     max_chars = int(retrieval["max_context_chars"])
 
     role = Role.from_config("answerer", answerer, models)
-    gates = QualitySettings.from_mapping(quality)
     contexts: dict[str, list[dict[str, str]]] = {}
     for choice in choices:
         documents = context_documents(

@@ -31,27 +31,34 @@ def criteria_of(role: Role) -> dict[str, str]:
     return criteria
 
 
-def judge_requests(role: Role, key: str, abstract: str, question: str) -> list[LLMRequest]:
-    """The requests that rate one question; ids start with ``key``."""
+def judge_requests(role: Role, items: Sequence[tuple[str, str, str]]) -> list[LLMRequest]:
+    """The requests that rate each ``(key, abstract, question)``; ids start with ``key``.
+
+    Rating requests come criterion by criterion, so consecutive prompts share their worked
+    examples and a local model reuses that prefix instead of reading it again."""
     if role.reply != "rating":
-        return [role.request(key, abstract=abstract, question=question)]
+        return [
+            role.request(key, abstract=abstract, question=question)
+            for key, abstract, question in items
+        ]
     criteria = criteria_of(role)
+    requests: list[LLMRequest] = []
+    for criterion in SELF_EVAL_CRITERIA:
 
-    def verdict_lines(example: Mapping[str, Any]) -> dict[str, str]:
-        verdicts = example.get("verdicts") or {}
-        lines = [f"{text} {verdicts[c]}" for c, text in criteria.items() if c in verdicts]
-        return {"verdict_lines": "\n".join(lines)}
+        def verdict(example: Mapping[str, Any], criterion: str = criterion) -> dict[str, str]:
+            return {"verdict": str((example.get("verdicts") or {}).get(criterion, ""))}
 
-    return [
-        role.request(
-            f"{key}|{criterion}",
-            example_fields=verdict_lines,
-            abstract=abstract,
-            question=question,
-            criterion=criteria[criterion],
+        requests.extend(
+            role.request(
+                f"{key}|{criterion}",
+                example_fields=verdict,
+                abstract=abstract,
+                question=question,
+                criterion=criteria[criterion],
+            )
+            for key, abstract, question in items
         )
-        for criterion in SELF_EVAL_CRITERIA
-    ]
+    return requests
 
 
 def self_evaluation(

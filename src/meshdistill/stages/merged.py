@@ -46,7 +46,10 @@ def usage_rows(
     for path in pairs:
         for record in read_jsonl(path):
             answer = record["answer"]
-            for call in [*(r["generation"] for r in answer.get("rejected", [])), answer["generation"]]:
+            for call in [
+                *(r["generation"] for r in answer.get("rejected", [])),
+                answer["generation"],
+            ]:
                 yield row("answers", record["descriptor"]["ui"], call)
     for path in dropped:
         for record in read_jsonl(path):

@@ -9,12 +9,10 @@ adds a self-evaluation score; both combine with the configured weights.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from meshdistill.jsonl import read_jsonl, write_jsonl
-from meshdistill.llm.types import LLMRequest
 from meshdistill.mesh import MEASURES, InformationContent, MeshTree, SimilarityScorer
 from meshdistill.records import Article
 from meshdistill.retrieval import BM25Retriever, RetrievedDocument, Retriever
@@ -87,15 +85,14 @@ def run(
 
     judge_role = Role.from_config("judge", judge, models)
     retrieved: dict[int, list[RetrievedDocument]] = {}
-    by_model: dict[str, list[LLMRequest]] = defaultdict(list)
+    to_judge: list[tuple[str, str, str]] = []
     for index, record in enumerate(questions):
         if record["question"] is None:
             continue
         source = sources[record["pmid"]]
         retrieved[index] = retriever.search(record["question"], k, exclude_pmids={source.pmid})
-        by_model[judge_role.model_id].extend(
-            judge_requests(judge_role, str(index), source.abstract, record["question"])
-        )
+        to_judge.append((str(index), source.abstract, record["question"]))
+    by_model = {judge_role.model_id: judge_requests(judge_role, to_judge)}
     judged = run_role_requests(
         by_model,
         models,

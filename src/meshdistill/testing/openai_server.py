@@ -222,12 +222,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "drop":
             self.close_connection = True
             return
-        reply = {"content": "this is not JSON {"} if fault == "invalid_json" else None
-        if reply is None:
+        reply: dict[str, Any] = {"content": "this is not JSON {"}
+        if fault != "invalid_json":
             produced = owner.responder(request)
             reply = {"content": produced} if isinstance(produced, str) else dict(produced)
         content, finish_reason = _apply_limits(str(reply["content"]), request)
-        top = reply.get("top_logprobs") or {_first_token(content): math.log(0.9)}
+        top: dict[str, float] = dict(
+            reply.get("top_logprobs") or {_first_token(content): math.log(0.9)}
+        )
         prompt_text = (
             str(request["prompt"])
             if not chat
