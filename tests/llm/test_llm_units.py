@@ -42,8 +42,7 @@ def test_repository_prompts_load_and_render_every_mode(path: Path) -> None:
         if mode.reply == "json":
             assert mode.response_schema and (schemas_dir() / mode.response_schema).is_file()
         fields = dict.fromkeys(prompt.fields(mode.mode), "X")
-        verdict = {"verdict": "Yes"}
-        request = prompt.request("r", mode.mode, {}, fields, lambda _example: verdict)
+        request = prompt.request("r", mode.mode, {}, fields, lambda _example: {"verdict": "Yes"})
         text = request.prompt if request.prompt is not None else str(request.messages)
         assert "{{" not in text and "{examples}" not in text
         if mode.mode == "completion" and prompt.examples:
@@ -84,7 +83,10 @@ def test_completion_mode_renders_examples_stops_and_rating_tokens(tmp_path: Path
             {
                 "name": "q",
                 "version": 1,
-                "examples": [{"title": "T1", "question": "Q1?"}, {"title": "T2", "question": "Q2?"}],
+                "examples": [
+                    {"title": "T1", "question": "Q1?"},
+                    {"title": "T2", "question": "Q2?"},
+                ],
                 "completion": {
                     "reply": "text",
                     "stop": ["\n"],

@@ -407,3 +407,46 @@ def test_answer_verdicts_are_deterministic_and_never_raise(
     first = judge()
     assert first == judge()
     assert first is None or first.gate in GATES
+
+
+def test_answer_with_invented_figures_is_unsupported() -> None:
+    evidence = [
+        "Among 1,240 adolescents, short sleepers had 4.2 migraine days per month against 2.6.",
+    ]
+    settings = QualitySettings()
+    grounded = "Adolescents sleeping less had 4.2 migraine days a month, against 2.6 (n = 1240)."
+    assert (
+        answer_verdict(
+            grounded,
+            question="Is short sleep linked to migraine in adolescents?",
+            evidence=evidence,
+            truncated=False,
+            settings=settings,
+        )
+        is None
+    )
+    # Every word is the abstract's own, but one figure is made up (as the bundled model does).
+    invented = "Yes. Adolescents with short sleep had 13 migraine days per month against 2.6."
+    verdict = answer_verdict(
+        invented,
+        question="Is short sleep linked to migraine in adolescents?",
+        evidence=evidence,
+        truncated=False,
+        settings=settings,
+    )
+    assert verdict is not None and verdict.gate == "answer_unsupported"
+    assert verdict.detail.endswith("context: 13")
+
+
+def test_question_with_a_title_subtitle_is_scaffolding() -> None:
+    abstract = "Immune checkpoint blockade combined with chemotherapy in metastatic breast cancer."
+    verdict = question_verdict(
+        "Is immune checkpoint blockade combined with chemotherapy in metastatic triple-negative "
+        "breast cancer: single-centre experience?",
+        title="Checkpoint blockade in metastatic breast cancer: single-centre experience",
+        abstract=abstract,
+        example_questions=[],
+        instruction_texts=[],
+        settings=QualitySettings(),
+    )
+    assert verdict is not None and verdict.gate == "question_scaffolding"

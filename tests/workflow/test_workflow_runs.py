@@ -107,9 +107,9 @@ def test_run_validates_and_rebuilds_only_what_changed(workflow: Workflow) -> Non
     assert all(d["reason"] != "margin_too_small" or "0.5" in d["detail"] for d in dropped)
 
     # Changing a prompt reruns the stage that uses it; only the new requests are paid.
-    answer_prompt = workflow.path("prompts/answer.v1.yaml")
+    answer_prompt = workflow.path("prompts/answer.v2.yaml")
     original_prompt = answer_prompt.read_text()
-    edited_prompt = original_prompt.replace("Answer in", "Please answer in")
+    edited_prompt = original_prompt.replace("Answer in one", "Please answer in one")
     assert edited_prompt != original_prompt
     answer_prompt.write_text(edited_prompt)
     jobs = planned_jobs(workflow.snakemake("-n").stdout)

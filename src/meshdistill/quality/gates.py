@@ -290,15 +290,21 @@ def _first_unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+
+
+def numbers(text: str) -> list[str]:
+    """The figures in ``text`` with thousands separators dropped ("1,240" -> "1240")."""
+    return [match.replace(",", "") for match in _NUMBER.findall(text)]
+
+
 def unsupported_problem(
     answer: str, evidence: Sequence[str], settings: QualitySettings
 ) -> str | None:
     answered = _first_unique(content_words(answer))
-    if not answered:
-        return None
     known = content_word_set(evidence)
     missing = [word for word in answered if word not in known]
-    supported = 1 - len(missing) / len(answered)
+    supported = 1 - len(missing) / len(answered) if answered else 1.0
     if supported < settings.answer_min_supported_fraction:
         shown = ", ".join(missing[:SHOWN_WORDS])
         return (
@@ -306,6 +312,14 @@ def unsupported_problem(
             f"context (at least {settings.answer_min_supported_fraction:.0%} needed; "
             f"not found: {shown})"
         )
+    if settings.answer_numbers_in_evidence:
+        known_numbers = {n for text in evidence for n in numbers(text)}
+        invented = [n for n in _first_unique(numbers(answer)) if n not in known_numbers]
+        if invented:
+            return (
+                f"states figures that occur in neither the abstract nor the retrieved context: "
+                f"{', '.join(invented[:SHOWN_WORDS])}"
+            )
     return None
 
 

@@ -64,7 +64,7 @@ class QualitySettings:
     disabled_gates: tuple[str, ...] = ()
     # question_scaffolding
     scaffolding_labels: tuple[str, ...] = ("Title", "Abstract", "Topic", "Question", "Answer")
-    scaffolding_characters: str = "{}[]"
+    scaffolding_characters: str = "{}[]:"
     meta_references: tuple[str, ...] = (
         "the abstract",
         "this abstract",
@@ -95,6 +95,7 @@ class QualitySettings:
     answer_max_question_jaccard: float = 0.8
     # answer_unsupported
     answer_min_supported_fraction: float = 0.6
+    answer_numbers_in_evidence: bool = True
     # answer_too_long
     answer_max_sentences: int = 3
     # the judge's spread, reported in the dataset card

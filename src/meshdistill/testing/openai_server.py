@@ -270,8 +270,10 @@ def request_problem(request: Mapping[str, Any], chat: bool) -> str | None:
         return "'model' is required"
     if chat:
         messages = request.get("messages")
-        if not isinstance(messages, list) or not messages or not all(
-            isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages
+        if (
+            not isinstance(messages, list)
+            or not messages
+            or not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages)
         ):
             return "'messages' must be a non-empty list of messages"
         if request.get("top_logprobs") is not None and not request.get("logprobs"):
