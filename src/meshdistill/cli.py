@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from meshdistill.errors import MeshDistillError
-from meshdistill.settings import check_references, deep_merge
+from meshdistill.settings import check_references, deep_merge, with_method
 
 DEFAULT_CONFIG = Path("config.yaml")
 
@@ -27,6 +27,7 @@ def load_config(configfiles: Sequence[Path]) -> dict:
             raise MeshDistillError(f"config file '{path}' does not exist")
         config = deep_merge(config, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
     validate(config, str(schemas_dir() / "config.schema.yaml"), set_default=False)
+    config, _ = with_method(config)
     check_references(config)
     return config
 
