@@ -36,8 +36,8 @@ Because of the tie-break the score is not always symmetric, so pairs are memoise
 of ``set_scorer`` (``mean`` is the release's all-pairs mean over the top-k documents).
 
 Speed: frequencies, descendant sums, IC and MaxIC are computed once for the whole tree in one
-pass over the ancestor closures; each descriptor keeps its tree numbers split into segments
-with the string length and owner of every prefix, so an LCA costs a few integer comparisons.
+pass over the ancestor closures; each descriptor keeps the set of its tree numbers' prefixes,
+so an LCA is one set intersection (the release's pair order is walked only on a tie).
 """
 
 from __future__ import annotations
@@ -46,15 +46,15 @@ import math
 from collections.abc import Iterable, Sequence
 
 from meshdistill.errors import ConfigError, InputError, UnknownDescriptorError
-from meshdistill.mesh.descriptor import TREE_NUMBER_SEPARATOR, top_level_heading
+from meshdistill.mesh.descriptor import TREE_NUMBER_SEPARATOR
 from meshdistill.mesh.set_scorer import DEFAULT_MEMO_LIMIT, HeadingSetScorer
 from meshdistill.mesh.tree import MeshTree
 
 KAILIN_MEASURE = "kailin"
 
-# One place of a descriptor: its tree number's segments, then for every prefix depth k
-# (0..n) the prefix's string length and the id of the descriptor owning it (-1: none).
-Place = tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]
+# One place of a descriptor: the whole-segment prefixes of its tree number, shortest first
+# (``("C04", "C04.557", "C04.557.337")``).
+Place = tuple[str, ...]
 
 
 class KailinInformationContent:
@@ -67,8 +67,14 @@ class KailinInformationContent:
         self.tree = tree
         uis = tree.uis
         self.id_of = {ui: index for index, ui in enumerate(uis)}
+        self.places: list[tuple[Place, ...]] = []
+        # Every prefix -> the id of the descriptor owning it (in a partial tree, of the nearest
+        # owned prefix above; -1 for none). Shared with the scorer's LCA.
+        self.owner_of_prefix: dict[str, int] = {}
+        for ui in uis:
+            self.places.append(tuple(self._place(tn) for tn in tree.tree_numbers(ui)))
         self.categories_of: list[tuple[str, ...]] = [
-            tuple(sorted({top_level_heading(tn) for tn in tree.tree_numbers(ui)})) for ui in uis
+            tuple(sorted({place[0] for place in places})) for places in self.places
         ]
         counts = [0] * len(uis)
         self.ignored_annotations = 0
@@ -95,23 +101,39 @@ class KailinInformationContent:
                 if value > self.max_ic.get(category, -1.0):
                     self.max_ic[category] = value
 
+    def _place(self, tree_number: str) -> Place:
+        parts = tree_number.split(TREE_NUMBER_SEPARATOR)
+        prefixes = []
+        owner = -1
+        for depth in range(1, len(parts) + 1):
+            prefix = TREE_NUMBER_SEPARATOR.join(parts[:depth])
+            known = self.owner_of_prefix.get(prefix)
+            if known is None:
+                owner_ui = self.tree.ui_for_tree_number_or_none(prefix)
+                owner = self.id_of[owner_ui] if owner_ui is not None else owner
+                self.owner_of_prefix[prefix] = owner
+            else:
+                owner = known
+            prefixes.append(prefix)
+        return tuple(prefixes)
+
     def _information_content(
         self, tree: MeshTree, counts: list[int], totals: dict[str, int]
     ) -> list[dict[str, float]]:
         uis = tree.uis
-        id_of = self.id_of
         parents: list[list[int]] = [[] for _ in uis]
         # (child, category) -> the descriptors whose child links lead into it in that category.
         links: dict[tuple[int, str], set[int]] = {}
-        for child, ui in enumerate(uis):
-            for tree_number in tree.tree_numbers(ui):
-                owner = tree.owner_above(tree_number)
-                if owner is None:
+        for child in range(len(uis)):
+            for place in self.places[child]:
+                if len(place) < 2:
                     continue
-                parent = id_of[owner]
+                parent = self.owner_of_prefix[place[-2]]
+                if parent < 0:
+                    continue
                 if parent not in parents[child]:
                     parents[child].append(parent)
-                links.setdefault((child, top_level_heading(tree_number)), set()).add(parent)
+                links.setdefault((child, place[0]), set()).add(parent)
         above = _closures_upwards(parents, tree)
         # S is summed as document counts and divided once: exact, so a node holding all of a
         # category's annotations below it gets S = 1 and IC 0 whatever the summation order.
@@ -188,24 +210,21 @@ class KailinScorer(HeadingSetScorer):
         self._ic_of = ic.ic
         self._max_ic = ic.max_ic
         self._category_sets = [frozenset(c) for c in ic.categories_of]
-        # Per descriptor, its places in listed order (the release's tie-break depends on it).
-        self._places: list[tuple[Place, ...]] = [self._places_of(ui) for ui in tree.uis]
-
-    def _places_of(self, ui: str) -> tuple[Place, ...]:
-        places = []
-        for tree_number in self.tree.tree_numbers(ui):
-            parts = tuple(tree_number.split(TREE_NUMBER_SEPARATOR))
-            lengths = [0]
-            owners = [-1]
-            for depth in range(1, len(parts) + 1):
-                prefix = TREE_NUMBER_SEPARATOR.join(parts[:depth])
-                lengths.append(len(prefix))
-                owner = self.tree.ui_for_tree_number_or_none(prefix)
-                if owner is None:
-                    owner = self.tree.owner_above(prefix)
-                owners.append(-1 if owner is None else self._id_of[owner])
-            places.append((parts, tuple(lengths), tuple(owners)))
-        return tuple(places)
+        self._places = ic.places
+        self._owner_of_prefix = ic.owner_of_prefix
+        # Every whole-segment prefix of a descriptor's tree numbers: the LCA's tree number is
+        # the longest string the two sets share.
+        self._prefix_sets = [
+            frozenset(prefix for place in places for prefix in place) for places in ic.places
+        ]
+        # Categories where a descriptor's IC and the category's MaxIC are above 0: a category
+        # yields values only when it is one of these for either descriptor (s_c > 0), so a
+        # pair sharing none of them scores 0 without looking for its LCA.
+        bit_of = self._bit_of
+        self._informative_mask = [
+            sum(bit_of[c] for c, value in values.items() if value > 0.0 and ic.max_ic[c] > 0.0)
+            for values in ic.ic
+        ]
 
     def lowest_common_ancestor(self, a: str, b: str) -> str | None:
         """The release's LCA of two descriptors (None without a common prefix)."""
@@ -216,48 +235,66 @@ class KailinScorer(HeadingSetScorer):
         return None if lowest < 0 else self.tree.uis[lowest]
 
     def _lca(self, first: int, second: int) -> int:
+        # The longest shared prefix string is the longest common prefix of some pair of tree
+        # numbers, so the release's answer; only a tie between different strings of that
+        # length needs the release's pair order.
+        common = self._prefix_sets[first] & self._prefix_sets[second]
+        if not common:
+            return -1
+        if len(common) == 1:
+            for only in common:
+                return self._owner_of_prefix[only]
+        longest = max(map(len, common))
+        tied = [prefix for prefix in common if len(prefix) == longest]
+        if len(tied) == 1:
+            return self._owner_of_prefix[tied[0]]
+        return self._lca_in_release_order(first, second)
+
+    def _lca_in_release_order(self, first: int, second: int) -> int:
+        """Over tree-number pairs in listed order (``first``'s outer), keep the first longest."""
         best_length = 0
-        best_owner = -1
-        for parts_a, lengths_a, owners_a in self._places[first]:
-            for parts_b, _, _ in self._places[second]:
+        best = ""
+        for place_a in self._places[first]:
+            for place_b in self._places[second]:
                 depth = 0
-                for part_a, part_b in zip(parts_a, parts_b, strict=False):
-                    if part_a != part_b:
+                for prefix_a, prefix_b in zip(place_a, place_b, strict=False):
+                    if prefix_a != prefix_b:
                         break
                     depth += 1
-                # Strictly longer only: the first prefix of a given length is kept.
-                if lengths_a[depth] > best_length:
-                    best_length, best_owner = lengths_a[depth], owners_a[depth]
-        return best_owner
+                if depth and len(place_a[depth - 1]) > best_length:
+                    best = place_a[depth - 1]
+                    best_length = len(best)
+        return self._owner_of_prefix[best] if best else -1
 
     def _compute(self, first: int, second: int) -> float:
+        mask, informative = self._category_mask, self._informative_mask
+        if not (informative[first] & mask[second]) | (informative[second] & mask[first]):
+            return 0.0
         lowest = self._lca(first, second)
         if lowest < 0:
             return 0.0
-        ic_of, category_sets = self._ic_of, self._category_sets
-        ic_first, ic_second, ic_lowest = ic_of[first], ic_of[second], ic_of[lowest]
-        first_categories, second_categories = category_sets[first], category_sets[second]
-        lins: list[float] = []
-        jiangs: list[float] = []
-        rels: list[float] = []
-        for category, lowest_value in ic_lowest.items():
-            if category not in first_categories or category not in second_categories:
-                continue
-            largest = self._max_ic[category]
-            if not largest > 0.0:
+        ic_first, ic_second = self._ic_of[first], self._ic_of[second]
+        max_ic = self._max_ic
+        total = 0.0
+        count = 0
+        for category, lowest_value in self._ic_of[lowest].items():
+            value_first = ic_first.get(category)
+            value_second = ic_second.get(category)
+            if value_first is None or value_second is None:
+                continue  # the LCA's category is not one of both descriptors'
+            largest = max_ic[category]
+            summed = value_first + value_second
+            if not largest > 0.0 or not summed > 0.0:
                 continue
             share = (lowest_value / largest + lowest_value / largest) / 2
-            summed = ic_first[category] + ic_second[category]
-            if not summed > 0.0:
-                continue
             lin = 2 * share / summed
-            lins.append(lin)
-            jiangs.append(1 - min(1.0, summed - 2 * share))
-            rels.append(lin * (1 - 10 ** (-share * largest)))
-        values = lins + jiangs + rels
-        if not values:
-            return 0.0
-        return sum(_clip(value) for value in values) / len(values)
+            jiang = 1 - min(1.0, summed - 2 * share)
+            rel = lin * (1 - 10 ** (-share * largest))
+            # All three are >= 0 by construction; only the upper clip can apply.
+            total += (lin if lin < 1.0 else 1.0) + (jiang if jiang < 1.0 else 1.0)
+            total += rel if rel < 1.0 else 1.0
+            count += 3
+        return total / count if count else 0.0
 
 
 def _clip(value: float) -> float:

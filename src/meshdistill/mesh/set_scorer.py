@@ -52,8 +52,11 @@ class HeadingSetScorer:
         self._size = len(tree.uis)
         all_categories = sorted({c for categories in categories_of for c in categories})
         bit_of = {category: 1 << position for position, category in enumerate(all_categories)}
+        self._bit_of = bit_of
         self._category_mask = [sum(bit_of[c] for c in set(cats)) for cats in categories_of]
         self.excluded = frozenset(exclude)
+        # UI -> id for the UIs that take part in scoring (known and not excluded).
+        self._usable_id = {ui: i for ui, i in self._id_of.items() if ui not in self.excluded}
         self._memo_limit = memo_limit
         self._memo: dict[int, float] = {}
 
@@ -93,8 +96,8 @@ class HeadingSetScorer:
     # ----------------------------------------------------------------- sets
     def known_ids(self, uis: Iterable[str]) -> list[int]:
         """Ids of the UIs the tree knows and that are not excluded, in the given order."""
-        id_of, excluded = self._id_of, self.excluded
-        return [id_of[ui] for ui in uis if ui in id_of and ui not in excluded]
+        found = map(self._usable_id.get, uis)
+        return [index for index in found if index is not None]
 
     def set_similarity(
         self, source: Sequence[str], other: Sequence[str], method: str = "mean"
@@ -117,8 +120,17 @@ class HeadingSetScorer:
         keep_rows = method != "mean"
         rows = []
         total = 0.0
+        other_mask = 0
+        for o in other:
+            other_mask |= mask[o]
+        other_set = set(other)
         for s in source:
             s_mask = mask[s]
+            if not keep_rows and not s_mask & other_mask:
+                # Shares no category with any heading of the other side: only itself counts.
+                if s in other_set:
+                    total += other.count(s)
+                continue
             row = []
             for o in other:
                 if s == o:
