@@ -71,6 +71,7 @@ class KailinInformationContent:
         # Every prefix -> the id of the descriptor owning it (in a partial tree, of the nearest
         # owned prefix above; -1 for none). Shared with the scorer's LCA.
         self.owner_of_prefix: dict[str, int] = {}
+        self._place_of_prefix: dict[str, Place] = {}
         for ui in uis:
             self.places.append(tuple(self._place(tn) for tn in tree.tree_numbers(ui)))
         self.categories_of: list[tuple[str, ...]] = [
@@ -101,21 +102,21 @@ class KailinInformationContent:
                 if value > self.max_ic.get(category, -1.0):
                     self.max_ic[category] = value
 
-    def _place(self, tree_number: str) -> Place:
-        parts = tree_number.split(TREE_NUMBER_SEPARATOR)
-        prefixes = []
-        owner = -1
-        for depth in range(1, len(parts) + 1):
-            prefix = TREE_NUMBER_SEPARATOR.join(parts[:depth])
-            known = self.owner_of_prefix.get(prefix)
-            if known is None:
-                owner_ui = self.tree.ui_for_tree_number_or_none(prefix)
-                owner = self.id_of[owner_ui] if owner_ui is not None else owner
-                self.owner_of_prefix[prefix] = owner
-            else:
-                owner = known
-            prefixes.append(prefix)
-        return tuple(prefixes)
+    def _place(self, prefix: str) -> Place:
+        """The prefixes of ``prefix`` (itself last), memoised; records each one's owner."""
+        found = self._place_of_prefix.get(prefix)
+        if found is not None:
+            return found
+        head, separator, _ = prefix.rpartition(TREE_NUMBER_SEPARATOR)
+        base = self._place(head) if separator else ()
+        owner_ui = self.tree.ui_for_tree_number_or_none(prefix)
+        if owner_ui is not None:
+            self.owner_of_prefix[prefix] = self.id_of[owner_ui]
+        else:
+            self.owner_of_prefix[prefix] = self.owner_of_prefix[head] if separator else -1
+        place = (*base, prefix)
+        self._place_of_prefix[prefix] = place
+        return place
 
     def _information_content(
         self, tree: MeshTree, counts: list[int], totals: dict[str, int]

@@ -76,14 +76,7 @@ class HeadingSetScorer:
         second = self._id_of.get(b)
         if second is None:
             raise UnknownDescriptorError("UI", b, self.tree.source)
-        if first == second:
-            return 1.0
-        if not self._category_mask[first] & self._category_mask[second]:
-            return 0.0
-        if self.symmetric and first > second:
-            first, second = second, first
-        cached = self._memo.get(first * self._size + second)
-        return self._score_and_remember(first, second) if cached is None else cached
+        return self._pair_ids(first, second)
 
     def _score_and_remember(self, first: int, second: int) -> float:
         """Score a pair known to share a category (ordered as the memo keys it) and memoise."""
@@ -109,7 +102,29 @@ class HeadingSetScorer:
     def _set_similarity_ids(self, source: list[int], other: list[int], method: str) -> float:
         if not source or not other:
             return 0.0
-        # The pair look-up is inlined: this loop is the hot path of the whole scorer.
+        if method == "mean":
+            return self._mean_ids(source, other)
+        rows = [[self._pair_ids(s, o) for o in other] for s in source]
+        best_for_source = sum(max(row) for row in rows) / len(source)
+        best_for_other = sum(max(column) for column in zip(*rows, strict=True)) / len(other)
+        return (best_for_source + best_for_other) / 2.0
+
+    def _pair_ids(self, first: int, second: int) -> float:
+        if first == second:
+            return 1.0
+        if not self._category_mask[first] & self._category_mask[second]:
+            return 0.0
+        if self.symmetric and first > second:
+            first, second = second, first
+        cached = self._memo.get(first * self._size + second)
+        return self._score_and_remember(first, second) if cached is None else cached
+
+    def _mean_ids(self, source: list[int], other: list[int]) -> float:
+        """Mean over all pairs; the hot path of the whole scorer, so its look-ups are inlined.
+
+        Only pairs sharing a category can score above 0, and a source heading sharing none
+        with the other side as a whole is passed over in one integer AND.
+        """
         mask, memo, size, score = (
             self._category_mask,
             self._memo,
@@ -117,39 +132,27 @@ class HeadingSetScorer:
             self._score_and_remember,
         )
         symmetric = self.symmetric
-        keep_rows = method != "mean"
-        rows = []
+        other_masks = [(o, mask[o]) for o in other]
+        other_union = 0
+        for _, o_mask in other_masks:
+            other_union |= o_mask
         total = 0.0
-        other_mask = 0
-        for o in other:
-            other_mask |= mask[o]
-        other_set = set(other)
         for s in source:
             s_mask = mask[s]
-            if not keep_rows and not s_mask & other_mask:
-                # Shares no category with any heading of the other side: only itself counts.
-                if s in other_set:
+            if not s_mask & other_union:
+                if s in other:  # a heading placed nowhere in the tree still matches itself
                     total += other.count(s)
                 continue
-            row = []
-            for o in other:
-                if s == o:
-                    value = 1.0
-                elif not s_mask & mask[o]:
-                    value = 0.0
-                else:
-                    first, second = (o, s) if symmetric and o < s else (s, o)
-                    cached = memo.get(first * size + second)
-                    value = score(first, second) if cached is None else cached
-                total += value
-                if keep_rows:
-                    row.append(value)
-            rows.append(row)
-        if not keep_rows:
-            return total / (len(source) * len(other))
-        best_for_source = sum(max(row) for row in rows) / len(source)
-        best_for_other = sum(max(column) for column in zip(*rows, strict=True)) / len(other)
-        return (best_for_source + best_for_other) / 2.0
+            for o, o_mask in other_masks:
+                if not o_mask & s_mask:
+                    continue
+                if o == s:
+                    total += 1.0
+                    continue
+                first, second = (o, s) if symmetric and o < s else (s, o)
+                cached = memo.get(first * size + second)
+                total += score(first, second) if cached is None else cached
+        return total / (len(source) * len(other))
 
     def retrieval_score(
         self,
