@@ -89,8 +89,8 @@ class HeadingSetScorer:
     # ----------------------------------------------------------------- sets
     def known_ids(self, uis: Iterable[str]) -> list[int]:
         """Ids of the UIs the tree knows and that are not excluded, in the given order."""
-        found = map(self._usable_id.get, uis)
-        return [index for index in found if index is not None]
+        usable = self._usable_id
+        return [usable[ui] for ui in uis if ui in usable]
 
     def set_similarity(
         self, source: Sequence[str], other: Sequence[str], method: str = "mean"
