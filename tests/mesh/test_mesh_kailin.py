@@ -36,7 +36,7 @@ HAND = (
     DescriptorRecord("Q", "Leaf Q", ("A1.22",)),
     DescriptorRecord("T", "Root T", ("B1",)),
 )
-HAND_CORPUS = [["X"], ["Z"], ["Z", "Q"], ["P"], ["X", "T"], ["unknown-ui"]]
+HAND_CORPUS = [["X"], ["Z"], ["Z", "Q", "Z"], ["P"], ["X", "T"], ["unknown-ui", "other-unknown"]]
 
 # By hand: S_A1(P) = p(X) + p(Y) + p(Z) = 4/6; S_A1(Y) = p(Z) = 2/6; S_A1(R) = 1 (IC 0);
 # leaves have S = 0 (IC 0); S_B1(T) = p_B1(X) + p_B1(Y) = 2/3 (Z is reached through Y but in A1).
@@ -58,7 +58,7 @@ def ic(scorer: KailinScorer, ui: str) -> dict[str, float]:
 
 
 def test_information_content_by_hand(hand: KailinScorer) -> None:
-    assert hand.ic.ignored_annotations == 1
+    assert hand.ic.ignored_annotations == 2
     assert ic(hand, "P") == {"A1": pytest.approx(IC_P, abs=1e-15)}
     assert ic(hand, "Y") == {"A1": pytest.approx(IC_Y, abs=1e-15), "B1": 0.0}
     assert ic(hand, "T") == {"B1": pytest.approx(IC_T, abs=1e-15)}

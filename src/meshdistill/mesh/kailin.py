@@ -82,11 +82,15 @@ class KailinInformationContent:
         self.documents = 0
         for document in annotations:
             self.documents += 1
-            for index in {self.id_of.get(ui, -1) for ui in document}:
-                if index < 0:
+            annotated: set[int] = set()  # a document counts a descriptor once
+            for ui in document:
+                index = self.id_of.get(ui)
+                if index is None:
                     self.ignored_annotations += 1
                 else:
-                    counts[index] += 1
+                    annotated.add(index)
+            for index in annotated:
+                counts[index] += 1
         totals: dict[str, int] = {}
         for index, categories in enumerate(self.categories_of):
             for category in categories:
