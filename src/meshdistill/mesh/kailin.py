@@ -33,7 +33,8 @@ where they differ is marked (*quirk*). For descriptors ``a`` and ``b``:
 
 Because of the tie-break the score is not always symmetric, so pairs are memoised in order
 (source heading first, as the release calls it). Set and retrieval scores are the shared ones
-of ``set_scorer`` (``mean`` is the release's all-pairs mean over the top-k documents).
+of ``set_scorer`` (``mean`` is the release's all-pairs mean over the top-k documents; a side
+left empty scores 0, where the release's ``np.mean([])`` gives NaN).
 
 Speed: frequencies, descendant sums, IC and MaxIC are computed once for the whole tree in one
 pass over the ancestor closures; each descriptor keeps the set of its tree numbers' prefixes,
