@@ -16,6 +16,11 @@ preference signal, otherwise a drop record says why (``schemas/dropped_record.sc
   Both questions are then already good, so preferring one teaches little; KAILIN likewise
   keeps only pairs whose rejected question is clearly worse.
 * ``margin_too_small``: chosen minus rejected is below ``min_margin``.
+* ``above_kailin_threshold``: with ``kailin_filter`` set, some generator's question has a
+  hierarchy score above ``kailin_filter.score_threshold``. This is KAILIN's released filter
+  (``DPO/filtering/filter.py``): a source is kept only when *every* generator's score is at or
+  below the threshold (0.5 in its README), whatever the self-evaluation says. It is checked
+  first, over every generator's scored question.
 * ``near_duplicate``: chosen and rejected are the same question, or the chosen question
   nearly repeats the chosen question of an earlier kept pair.
 """
@@ -39,6 +44,17 @@ CONFIG_QUALITY = QualitySettings()  # equal to config.yaml's section (a test che
 
 
 @dataclass(frozen=True)
+class KailinFilter:
+    """KAILIN's filter: keep a source only when every generator's hierarchy score <= this."""
+
+    score_threshold: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.score_threshold <= 1:
+            raise ConfigError("selection.kailin_filter.score_threshold", "must be in [0, 1]")
+
+
+@dataclass(frozen=True)
 class SelectionSettings:
     """Weights and thresholds for pair selection (config section ``selection``).
 
@@ -53,6 +69,7 @@ class SelectionSettings:
     min_chosen_score: float = 0.0
     score_ceiling: float | None = None
     compare_on_common_components: bool = True
+    kailin_filter: KailinFilter | None = None
 
     def __post_init__(self) -> None:
         if self.hierarchy_weight < 0 or self.self_eval_weight < 0:
@@ -73,7 +90,16 @@ class SelectionSettings:
             raise ConfigError(
                 f"{setting}.{unknown[0]}", f"unknown setting (known: {sorted(known)})"
             )
-        return cls(**dict(data))
+        values = dict(data)
+        kailin = values.get("kailin_filter")
+        if isinstance(kailin, Mapping):
+            known_filter = set(KailinFilter.__dataclass_fields__)
+            if set(kailin) != known_filter:
+                raise ConfigError(
+                    f"{setting}.kailin_filter", f"must have exactly the keys {sorted(known_filter)}"
+                )
+            values["kailin_filter"] = KailinFilter(**kailin)
+        return cls(**values)
 
 
 def self_eval_score(self_eval: Mapping[str, float] | None) -> float | None:
@@ -199,6 +225,10 @@ def select_pairs(
     pairs: list[PairChoice] = []
     dropped: list[dict[str, str]] = []
     for (descriptor_ui, pmid), records in groups.items():
+        above = _above_kailin_threshold(records, settings.kailin_filter)
+        if above is not None:
+            dropped.append(_drop(descriptor_ui, pmid, "above_kailin_threshold", above))
+            continue
         usable: list[dict[str, Any]] = []
         for record in records:
             problem = _usable(record, settings, quality)
@@ -252,6 +282,22 @@ def select_pairs(
                 continue
         pairs.append(PairChoice(pmid=pmid, chosen=chosen, rejected=rejected, margin=margin))
     return pairs, dropped
+
+
+def _above_kailin_threshold(
+    records: Sequence[Mapping[str, Any]], kailin: KailinFilter | None
+) -> str | None:
+    """Detail naming the generators scoring above KAILIN's threshold, or None to keep."""
+    if kailin is None:
+        return None
+    above = [
+        f"generator {r['generator']} hierarchy score {r['scores']['hierarchy']:.4f}"
+        for r in records
+        if r["scores"] is not None and r["scores"]["hierarchy"] > kailin.score_threshold
+    ]
+    if not above:
+        return None
+    return f"{'; '.join(above)} > kailin_filter.score_threshold {kailin.score_threshold}"
 
 
 def _threshold_problem(

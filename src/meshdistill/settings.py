@@ -14,6 +14,14 @@ from meshdistill.fileio import canonical_json, file_sha256
 
 # Sections a descriptor may override; each one is deep-merged over the global section.
 OVERRIDABLE_SECTIONS = ("abstracts", "selection", "retrieval")
+# Settings that every method must provide when the config leaves them unset.
+METHOD_SETTINGS = (
+    ("scoring", "measure"),
+    ("scoring", "category"),
+    ("scoring", "exclude_headings"),
+    ("selection", "kailin_filter"),
+    ("retrieval", "k"),
+)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -25,6 +33,42 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def with_method(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The config with the chosen method's settings filled in, and notes on explicit settings
+    that differ from the method's (they win).
+
+    ``config["method"]`` names an entry of ``config["methods"]``; each of its settings
+    (``section: {key: value}``) is used where the config leaves that key out. A setting given
+    in ``config.yaml`` or an overlay is explicit and is kept. Runs at parse time, so an unknown
+    method or a setting no one provides stops the workflow before any job.
+    """
+    method = config.get("method")
+    methods = config.get("methods") or {}
+    if method not in methods:
+        known = ", ".join(sorted(methods)) or "none"
+        raise ConfigError("method", f"'{method}' is not a key of 'methods' ({known})")
+    expanded = copy.deepcopy(dict(config))
+    notes: list[str] = []
+    for section, values in (methods[method] or {}).items():
+        target = expanded.setdefault(section, {})
+        if not isinstance(values, Mapping) or not isinstance(target, dict):
+            raise ConfigError(f"methods.{method}.{section}", "must be a mapping of settings")
+        for key, value in values.items():
+            if key not in target:
+                target[key] = copy.deepcopy(value)
+            elif target[key] != value:
+                notes.append(
+                    f"{section}.{key} = {target[key]!r} is set explicitly and wins over "
+                    f"method {method}'s {value!r}"
+                )
+    for section, key in METHOD_SETTINGS:
+        if key not in (expanded.get(section) or {}):
+            raise ConfigError(
+                f"{section}.{key}", f"is not set, and method '{method}' does not set it either"
+            )
+    return expanded, notes
 
 
 def section_for(config: Mapping[str, Any], section: str, ui: str) -> dict[str, Any]:
@@ -77,6 +121,19 @@ def check_references(config: Mapping[str, Any], workdir: str | Path = ".") -> No
         for path in config["abstracts"]["local"]["paths"]:
             if not (root / path).exists():
                 raise ConfigError("abstracts.local.paths", f"corpus file '{path}' does not exist")
+    scoring = config["scoring"]
+    if "check_tags" in (scoring.get("exclude_headings") or []):
+        if not (root / scoring["check_tags_file"]).is_file():
+            raise ConfigError(
+                "scoring.check_tags_file", f"file '{scoring['check_tags_file']}' does not exist"
+            )
+    counts_corpus = scoring["measure"] == "kailin" or scoring["information_content"] == "corpus"
+    if counts_corpus and config["retrieval"]["method"] == "pubmed":
+        raise ConfigError(
+            "scoring.measure" if scoring["measure"] == "kailin" else "scoring.information_content",
+            "counts the annotations of a local retrieval corpus; retrieval.method 'pubmed' has "
+            "none (use a method that retrieves from retrieval.corpus, such as bm25)",
+        )
     if config["retrieval"]["method"] == "bm25":
         for path in config["retrieval"].get("corpus") or []:
             if not (root / path).exists():

@@ -45,7 +45,13 @@ def test_run_validates_and_rebuilds_only_what_changed(workflow: Workflow) -> Non
     for ui in ("D001943", "D009203", "D003924"):
         for record in workflow.jsonl(f"results/scored/{ui}.jsonl"):
             scores = record["scores"]
-            assert set(scores["hierarchy_by_measure"]) == {"lin", "jiang", "rel", "wu_palmer"}
+            assert set(scores["hierarchy_by_measure"]) == {
+                "lin",
+                "jiang",
+                "rel",
+                "wu_palmer",
+                "kailin",
+            }
             assert all(d["pmid"] != record["pmid"] for d in record["retrieval"]["documents"])
     stats = json.loads(workflow.path("results/dataset/stats.json").read_text())
     assert "D001943" in json.dumps(stats)

@@ -62,6 +62,7 @@ DROP_EXPLANATIONS = {
     "below_min_score": "even the best question scored below the minimum",
     "above_score_ceiling": "both questions already scored above the ceiling: no preference signal",
     "margin_too_small": "chosen and rejected scored too close to tell apart",
+    "above_kailin_threshold": "a generator's hierarchy score was above KAILIN's filter threshold",
     "near_duplicate": "the chosen question nearly repeats an earlier kept one",
     "answer_failed": "no usable answer to the chosen question",
     "answer_empty": "the answer has no words",

@@ -263,6 +263,11 @@ class MeshTree:
             found.discard(start)
         return frozenset(found)
 
+    def owner_above(self, tree_number: str) -> str | None:
+        """The descriptor one level above ``tree_number``: the owner of its parent tree number
+        (in a partial tree, of the nearest owned prefix); None at the top level."""
+        return self._owner_above(tree_number)
+
     def _owner_above(self, tree_number: str) -> str | None:
         for prefix in reversed(ancestor_tree_numbers(tree_number)):
             owner = self._ui_by_tree_number.get(prefix)

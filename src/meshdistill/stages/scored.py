@@ -2,8 +2,11 @@
 
 The knowledge-hierarchy score compares the source abstract's MeSH headings with each retrieved
 document's headings (set-to-set similarity) and averages over the top-k documents, as the paper's
-scorer does; all four measures are recorded, the configured one drives selection. The judge model
-adds a self-evaluation score; both combine with the configured weights.
+scorer does. Every measure is recorded (the four textbook ones, and KAILIN's released scorer
+whenever the retrieval corpus is local, since it counts that corpus's annotations); the
+configured one drives selection. Headings named by ``scoring.exclude_headings`` are dropped
+from both sides first. The judge model adds a self-evaluation score; both combine with the
+configured weights.
 """
 
 from __future__ import annotations
@@ -13,7 +16,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from meshdistill.jsonl import read_jsonl, write_jsonl
-from meshdistill.mesh import MEASURES, InformationContent, MeshTree, SimilarityScorer
+from meshdistill.mesh import (
+    KAILIN_MEASURE,
+    MEASURES,
+    HeadingSetScorer,
+    InformationContent,
+    KailinInformationContent,
+    KailinScorer,
+    MeshTree,
+    SimilarityScorer,
+)
+from meshdistill.mesh.exclusions import excluded_headings
+from meshdistill.pubmed.corpus import load_corpus
 from meshdistill.records import Article
 from meshdistill.retrieval import BM25Retriever, RetrievedDocument, Retriever
 from meshdistill.selection import SelectionSettings, combined_score, self_eval_score
@@ -24,18 +38,61 @@ from meshdistill.stages.retrieval_setup import open_retriever
 SCORED_SCHEMA = "scored_record.schema.json"
 
 
-def information_content(
-    kind: str, tree: MeshTree, retriever: Retriever, logger: logging.Logger
-) -> InformationContent:
-    if kind == "intrinsic":
-        return InformationContent.intrinsic(tree)
+def corpus_annotations(
+    retriever: Retriever, retrieval: Mapping[str, Any], logger: logging.Logger
+) -> list[list[str]] | None:
+    """The MeSH UIs of every document of the local retrieval corpus; None for PubMed search."""
     if isinstance(retriever, BM25Retriever):
         annotations = [list(doc.mesh_uis) for doc in retriever.documents]
-        logger.info("corpus information content from %d indexed documents", len(annotations))
-        return InformationContent.from_corpus(tree, annotations)
-    raise ValueError(
-        "scoring.information_content 'corpus' needs retrieval.method 'bm25' (a local corpus)"
+    elif retrieval["method"] != "pubmed" and retrieval.get("corpus"):
+        articles, _ = load_corpus(list(retrieval["corpus"]), retrieval.get("corpus_format", "auto"))
+        annotations = [article.heading_uis for article in articles]
+    else:
+        return None
+    logger.info("corpus annotations of %d retrieval documents", len(annotations))
+    return annotations
+
+
+def information_content(
+    kind: str,
+    tree: MeshTree,
+    annotations: Sequence[Sequence[str]] | None,
+    category: str = "letter",
+) -> InformationContent:
+    if kind == "intrinsic":
+        return InformationContent.intrinsic(tree, category=category)
+    if annotations is None:
+        raise ValueError(
+            "scoring.information_content 'corpus' needs a local retrieval corpus "
+            "(retrieval.method other than 'pubmed')"
+        )
+    return InformationContent.from_corpus(tree, annotations, category=category)
+
+
+def build_scorers(
+    tree: MeshTree,
+    scoring: Mapping[str, Any],
+    annotations: Sequence[Sequence[str]] | None,
+) -> dict[str, HeadingSetScorer]:
+    """One scorer per recorded measure, all with the configured exclusions."""
+    excluded = excluded_headings(
+        scoring.get("exclude_headings") or [], scoring.get("check_tags_file") or ""
     )
+    ic = information_content(
+        scoring["information_content"], tree, annotations, scoring.get("category", "letter")
+    )
+    scorers: dict[str, HeadingSetScorer] = {
+        measure: SimilarityScorer(tree, ic, measure, exclude=excluded) for measure in MEASURES
+    }
+    if annotations is not None:
+        kailin_ic = KailinInformationContent(tree, annotations)
+        scorers[KAILIN_MEASURE] = KailinScorer(tree, kailin_ic, exclude=excluded)
+    elif scoring["measure"] == KAILIN_MEASURE:
+        raise ValueError(
+            "scoring.measure 'kailin' needs a local retrieval corpus "
+            "(retrieval.method other than 'pubmed')"
+        )
+    return scorers
 
 
 def selection_settings(selection: Mapping[str, Any]) -> SelectionSettings:
@@ -43,7 +100,7 @@ def selection_settings(selection: Mapping[str, Any]) -> SelectionSettings:
 
 
 def hierarchy_scores(
-    scorers: Mapping[str, SimilarityScorer],
+    scorers: Mapping[str, HeadingSetScorer],
     source_uis: Sequence[str],
     documents: Sequence[RetrievedDocument],
     set_method: str,
@@ -78,8 +135,7 @@ def run(
     sources = {a.pmid: a for a in (Article.from_dict(r) for r in read_jsonl(abstracts_path))}
     tree = MeshTree.load(mesh_source, cache_dir=mesh_cache)
     retriever = open_retriever(retrieval, index_dir, entrez, logger)
-    ic = information_content(scoring["information_content"], tree, retriever, logger)
-    scorers = {measure: SimilarityScorer(tree, ic, measure) for measure in MEASURES}
+    scorers = build_scorers(tree, scoring, corpus_annotations(retriever, retrieval, logger))
     measure = scoring["measure"]
     k = int(retrieval["k"])
 
