@@ -6,6 +6,9 @@ was told. WAL needs a local file system (not NFS); put the cache on local disk.
 
 Replies that failed validation are kept in a separate table for inspection only: they are never
 served as answers, so a later run (better prompt or model) asks again.
+
+Opening checks the file (SQLite's quick_check, which reads every page once): a truncated or
+overwritten cache stops the run with a message naming the file, before any request is paid.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from meshdistill.errors import InputError
 from meshdistill.fileio import canonical_json
 
 #: Seconds a writer waits for another process's lock before SQLite gives up.
@@ -55,6 +59,22 @@ class RequestCache:
         self._conn = sqlite3.connect(
             str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
+        try:
+            self._open(busy_timeout_s)
+        except sqlite3.DatabaseError as error:
+            self._conn.close()
+            raise self._unusable(str(error)) from None
+
+    def _unusable(self, problem: str) -> InputError:
+        return InputError(
+            str(self.path),
+            f"the LLM request cache is damaged ({problem}). Move it aside (keep it if you want "
+            "to try recovering answers with `sqlite3 FILE .recover`) or delete it together with "
+            "its -wal and -shm files, then run again: answers it held are asked (and paid for) "
+            "again",
+        )
+
+    def _open(self, busy_timeout_s: float) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         self._conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL survives a killed process; only a power cut may lose the last commits.
@@ -65,6 +85,9 @@ class RequestCache:
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS failed_replies ( key TEXT PRIMARY KEY, value TEXT NOT NULL)"
         )
+        verdict = [row[0] for row in self._conn.execute("PRAGMA quick_check").fetchall()]
+        if verdict != ["ok"]:
+            raise self._unusable("; ".join(str(v) for v in verdict[:3]))
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:

@@ -7,17 +7,16 @@ descriptor or qualifier (``*Neoplasms/drug therapy/*genetics``) is a major topic
 
 from __future__ import annotations
 
-import gzip
-import io
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO, cast
+from typing import Any, TextIO
 
 from Bio import Medline
 
 from meshdistill.errors import InputError
+from meshdistill.pubmed.content import open_text
 from meshdistill.records import AbstractSection, Article, MeshHeading, Qualifier
 
 # A structured-abstract label: upper-case words (with digits, spaces and a few joining marks)
@@ -102,7 +101,8 @@ def record_to_article(record: dict[str, Any], split_labels: bool = True) -> Arti
 
 
 def iter_medline(source: str | Path | TextIO, split_labels: bool = True) -> Iterator[Article]:
-    """Yield articles from a MEDLINE text file (plain or ``.gz``) or text stream, in order.
+    """Yield articles from a MEDLINE text file (plain or gzipped, told by content) or text stream,
+    in order.
 
     A record without a PMID raises :class:`InputError` naming the file and its position.
     """
@@ -110,16 +110,7 @@ def iter_medline(source: str | Path | TextIO, split_labels: bool = True) -> Iter
         if isinstance(source, str | Path):
             path = Path(source)
             name = str(path)
-            try:
-                binary: BinaryIO = closer.enter_context(open(path, "rb"))
-                if path.name.endswith(".gz"):
-                    gz = closer.enter_context(gzip.GzipFile(fileobj=binary, mode="rb"))
-                    binary = cast(BinaryIO, gz)
-            except OSError as exc:
-                raise InputError(name, f"cannot open: {exc.strerror or exc}") from None
-            handle: TextIO = closer.enter_context(
-                io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict")
-            )
+            handle: TextIO = open_text(path, closer, encoding="utf-8-sig")
         else:
             handle = source
             name = str(getattr(source, "name", "<stream>"))
@@ -132,3 +123,5 @@ def iter_medline(source: str | Path | TextIO, split_labels: bool = True) -> Iter
                 yield article
         except UnicodeDecodeError as exc:
             raise InputError(name, f"not UTF-8 text: {exc}", record=f"#{index + 1}") from None
+        except (OSError, EOFError) as exc:  # e.g. a gzip stream cut short
+            raise InputError(name, f"cannot read: {exc}", record=f"#{index + 1}") from None
