@@ -21,9 +21,9 @@ from meshdistill.mesh import parquet_cache, readers
 from meshdistill.mesh.descriptor import (
     TREE_NUMBER_SEPARATOR,
     DescriptorRecord,
-    ancestor_tree_numbers,
     category_of,
     common_prefix_depth,
+    parent_tree_number,
     tree_depth,
 )
 
@@ -299,10 +299,14 @@ class MeshTree:
         return frozenset(found)
 
     def _owner_above(self, tree_number: str) -> str | None:
-        for prefix in reversed(ancestor_tree_numbers(tree_number)):
+        # Walk up one level at a time: in a full tree the parent itself is owned, so this
+        # usually stops at the first step (it runs once per tree number when links are built).
+        prefix = parent_tree_number(tree_number)
+        while prefix is not None:
             owner = self._ui_by_tree_number.get(prefix)
             if owner is not None:
                 return owner
+            prefix = parent_tree_number(prefix)
         return None
 
     def _child_links(self) -> dict[str, tuple[tuple[str, str], ...]]:
