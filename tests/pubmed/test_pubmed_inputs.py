@@ -13,7 +13,7 @@ from meshdistill.errors import InputError
 from meshdistill.mesh import DescriptorRecord, MeshTree
 from meshdistill.pubmed.corpus import iter_corpus
 from meshdistill.pubmed.records_io import write_jsonl
-from meshdistill.pubmed.synthetic import ArticleSpec, article_set_xml, article_xml
+from meshdistill.pubmed.synthetic import ArticleSpec, PubDate, article_set_xml, article_xml
 from meshdistill.records import AbstractSection, Article, MeshHeading
 from meshdistill.retrieval import BM25Retriever
 from meshdistill.stages import abstracts, index
@@ -141,3 +141,22 @@ def test_descriptor_absent_from_corpus_warning_says_what_to_change(
             [str(corpus)], "auto", UI, {"max_abstracts": 5}, TREE, logger, name=NAME
         )
     assert f"{UI} ({NAME})" in caplog.text and "abstracts.local.paths" in caplog.text
+
+
+def test_revision_dates_decide_whatever_the_file_order(tmp_path: Path) -> None:
+    def version(title: str, revised: PubDate) -> str:
+        spec = ArticleSpec("5", title, [(None, "Text.")], [(UI, NAME, True, [])], revised=revised)
+        return article_set_xml([article_xml(spec)])
+
+    newer, older = tmp_path / "a-update.xml", tmp_path / "b-baseline.xml"
+    newer.write_text(version("Revised title", PubDate(2024, 3, 1)), encoding="utf-8")
+    older.write_text(version("Old title", PubDate(2019, 12, 31)), encoding="utf-8")
+    medline = tmp_path / "c.txt"  # MEDLINE's LR field is the revision date
+    medline.write_text("PMID- 5\nLR  - 20200101\nTI  - Medline title.\nAB  - Text.\n"
+                       "MH  - *Glia Disease\n", encoding="utf-8")  # fmt: skip
+    logger = logging.getLogger("meshdistill.test.abstracts")
+    settings = {"major_topic_only": True, "max_abstracts": 5}
+    # First-wins would keep the 2019 version, last-wins the 2020 one: the dates decide.
+    paths = [str(older), str(newer), str(medline)]
+    chosen = abstracts.from_local_corpus(paths, "auto", UI, settings, TREE, logger)
+    assert [a.title for a in chosen] == ["Revised title"]

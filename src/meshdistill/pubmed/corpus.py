@@ -141,12 +141,13 @@ def latest_versions(
     report: CorpusReport,
     wanted: Callable[[Article], bool] | None = None,
 ) -> list[Article]:
-    """One record per PMID: its newest version, the one that comes last.
+    """One record per PMID: its newest version.
 
     This is how PubMed's own files are meant to be read: update files follow the baseline and
-    each other in order, and a record in a later file replaces the earlier one. (The records
-    carry no revision date to compare, so position is the rule; list corpus files oldest
-    first.) Replaced versions are counted in ``report.duplicates_replaced``.
+    each other in order, and a record in a later file replaces the earlier one. Where both
+    versions carry a revision date (PubMed XML DateRevised, MEDLINE LR) the later date wins
+    whatever the file order; otherwise the one that comes later wins. Replaced versions are
+    counted in ``report.duplicates_replaced``.
 
     With ``wanted``, only the newest versions it accepts are kept, and only PMIDs that ever had
     a wanted version are remembered, so memory follows the selection rather than the corpus: a
@@ -154,17 +155,20 @@ def latest_versions(
     duplicates of such PMIDs are counted. A replacing version keeps the position of the first.
     """
     kept: dict[str, Article] = {}
-    once_wanted: set[str] = set()
+    newest_revision: dict[str, str | None] = {}  # PMIDs that ever had a wanted version
     for article in articles:
         pmid = article.pmid
-        accepted = wanted is None or wanted(article)
-        if pmid in once_wanted:
+        if pmid in newest_revision:
             report.duplicates_replaced += 1
-        if accepted:
+            known = newest_revision[pmid]
+            if article.revised is not None and known is not None and article.revised < known:
+                continue  # an older version listed after a newer one: the newer stays
+        if wanted is None or wanted(article):
             kept[pmid] = article
-            once_wanted.add(pmid)
-        elif pmid in kept:
-            del kept[pmid]
+            newest_revision[pmid] = article.revised
+        elif pmid in newest_revision:
+            kept.pop(pmid, None)
+            newest_revision[pmid] = article.revised
     return list(kept.values())
 
 

@@ -75,6 +75,12 @@ def _as_text(value: Any) -> str:
     return " ".join(" ".join(_as_list(value)).split())
 
 
+def _revision_date(text: str) -> str | None:
+    """The LR field (last revision, YYYYMMDD), or None when absent or malformed."""
+    digits = text.strip()[:8]
+    return digits if len(digits) == 8 and digits.isdigit() else None
+
+
 def record_to_article(record: dict[str, Any], split_labels: bool = True) -> Article | None:
     """Convert one ``Bio.Medline`` record; returns None for a record without a PMID."""
     pmid = _as_text(record.get("PMID"))
@@ -97,6 +103,7 @@ def record_to_article(record: dict[str, Any], split_labels: bool = True) -> Arti
         journal=_as_text(record.get("JT")) or _as_text(record.get("TA")) or None,
         publication_types=_as_list(record.get("PT")),
         language=languages[0] if languages else None,
+        revised=_revision_date(_as_text(record.get("LR"))),
     )
 
 

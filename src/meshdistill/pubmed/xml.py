@@ -100,6 +100,17 @@ def _mesh_headings(heading_list: ET.Element | None) -> list[MeshHeading]:
     return headings
 
 
+def _revision_date(date: ET.Element | None) -> str | None:
+    """DateRevised as YYYYMMDD, or None when absent or incomplete."""
+    if date is None:
+        return None
+    parts = [(date.findtext(tag) or "").strip() for tag in ("Year", "Month", "Day")]
+    if not all(part.isdigit() for part in parts):
+        return None
+    year, month, day = parts
+    return f"{year:0>4}{month:0>2}{day:0>2}"
+
+
 def _children_by_tag(element: ET.Element, wanted: frozenset[str]) -> dict[str, ET.Element]:
     """First child for each wanted tag, in one pass over the children."""
     found: dict[str, ET.Element] = {}
@@ -109,7 +120,9 @@ def _children_by_tag(element: ET.Element, wanted: frozenset[str]) -> dict[str, E
     return found
 
 
-_CITATION_PARTS = frozenset({"PMID", "Article", "MeshHeadingList", "MedlineJournalInfo"})
+_CITATION_PARTS = frozenset(
+    {"PMID", "DateRevised", "Article", "MeshHeadingList", "MedlineJournalInfo"}
+)
 _ARTICLE_PARTS = frozenset(
     {
         "Journal",
@@ -162,6 +175,7 @@ def parse_pubmed_article(element: ET.Element, source: str = "<xml>") -> Article:
         journal=journal_title or None,
         publication_types=[_text_of(pt) for pt in type_list] if type_list is not None else [],
         language=language or None,
+        revised=_revision_date(parts.get("DateRevised")),
     )
 
 
