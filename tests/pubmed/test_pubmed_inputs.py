@@ -160,3 +160,19 @@ def test_revision_dates_decide_whatever_the_file_order(tmp_path: Path) -> None:
     paths = [str(older), str(newer), str(medline)]
     chosen = abstracts.from_local_corpus(paths, "auto", UI, settings, TREE, logger)
     assert [a.title for a in chosen] == ["Revised title"]
+
+
+def test_descriptor_without_pubmed_hits_warning_names_the_query_settings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from meshdistill.testing.eutils_server import EutilsTestServer
+
+    with EutilsTestServer({}, term_index={"something else": []}) as server:
+        entrez = {"base_url": server.url, "cache_dir": str(tmp_path / "entrez")}
+        settings = {"max_abstracts": 3, "major_topic_only": True, "entrez": entrez}
+        logger = logging.getLogger("meshdistill.test.abstracts")
+        with caplog.at_level(logging.WARNING, logger="meshdistill.test"):
+            found = abstracts.from_entrez({"ui": UI, "name": NAME}, settings, logger)
+    assert found == []
+    assert f"{UI} ({NAME})" in caplog.text and "abstracts.entrez" in caplog.text
+    assert "MeSH Major Topic" in caplog.text  # the query PubMed was sent

@@ -152,6 +152,19 @@ def from_entrez(
     client = EntrezClient.from_config(entrez_cfg, os.environ, logger=logger)
     articles, report = client.fetch_descriptor(descriptor["name"], descriptor["ui"])
     logger.info("entrez: %s", report)
+    if not articles:
+        logger.warning(
+            "no abstracts for %s (%s): PubMed finds %d records for %s (%d fetched: %d without "
+            "abstract, %d without MeSH headings). Widen the query in abstracts.entrez "
+            "(query_template, date_from/date_to, languages, publication_types)",
+            descriptor["ui"],
+            descriptor["name"],
+            report.total_hits,
+            report.query,
+            report.fetched,
+            report.skipped_no_abstract,
+            report.skipped_no_mesh,
+        )
     if settings.get("major_topic_only", True):
         articles = [a for a in articles if descriptor["ui"] in a.major_topic_uis] or articles
     return articles[: int(settings["max_abstracts"])]
@@ -180,12 +193,6 @@ def run(
         )
     else:
         articles = from_entrez(descriptor, settings, logger)
-    if not articles and settings["source"] != "local":  # a local corpus says why itself
-        logger.warning(
-            "no abstracts for %s (%s): its branch of the dataset will be empty",
-            descriptor["ui"],
-            descriptor["name"],
-        )
     count = write_jsonl(output, (a.to_dict() for a in articles), ABSTRACT_SCHEMA)
     logger.info("wrote %d abstracts for %s to %s", count, descriptor["ui"], output)
     return count
