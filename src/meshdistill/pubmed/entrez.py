@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from meshdistill.content import looks_like_html
 from meshdistill.errors import InputError
-from meshdistill.pubmed.content import looks_like_html
 from meshdistill.pubmed.entrez_settings import EntrezSettings
 from meshdistill.pubmed.filtering import SkipReason, skip_reason
 from meshdistill.pubmed.query import (

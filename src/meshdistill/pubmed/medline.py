@@ -15,8 +15,8 @@ from typing import Any, TextIO
 
 from Bio import Medline
 
+from meshdistill.content import open_text
 from meshdistill.errors import InputError
-from meshdistill.pubmed.content import open_text
 from meshdistill.records import AbstractSection, Article, MeshHeading, Qualifier
 
 # A structured-abstract label: upper-case words (with digits, spaces and a few joining marks)

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from meshdistill.pubmed.content import looks_like_html
+from meshdistill.content import looks_like_html
 from meshdistill.pubmed.entrez_settings import EntrezSettings
 from meshdistill.pubmed.transport import EntrezError
 

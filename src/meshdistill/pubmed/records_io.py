@@ -15,8 +15,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any, cast
 
+from meshdistill.content import open_text
 from meshdistill.errors import InputError
-from meshdistill.pubmed.content import open_text
 from meshdistill.records import Article
 
 DEFAULT_PARQUET_BATCH_ROWS = 4096

@@ -16,8 +16,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import BinaryIO
 
+from meshdistill.content import gunzip_if_compressed, looks_like_html, open_binary, peek_head
 from meshdistill.errors import InputError
-from meshdistill.pubmed.content import gunzip_if_compressed, looks_like_html, open_binary, peek_head
 from meshdistill.records import AbstractSection, Article, MeshHeading, Qualifier
 
 #: The root element of EFetch replies and of NLM's baseline and update files.
@@ -219,10 +219,8 @@ def _iter_events(stream: BinaryIO, name: str) -> Iterator[Article]:
             if root is None:
                 root = element
                 if root.tag != ROOT_ELEMENT:
-                    raise InputError(
-                        name, f"is not PubMed XML: its root element is <{root.tag}>, "
-                        f"not <{ROOT_ELEMENT}>",
-                    )  # fmt: skip
+                    problem = f"is not PubMed XML: its root element is <{root.tag}>"
+                    raise InputError(name, f"{problem}, not <{ROOT_ELEMENT}>")
                 continue
             if event != "end" or element.tag != "PubmedArticle":
                 continue

@@ -1,9 +1,8 @@
-"""Open corpus files by what they contain, not by their names.
+"""Open input files (corpora, MeSH data) by what they contain, not by their names.
 
-A gzipped file is recognised by its first two bytes, whatever its suffix (downloads are often
-renamed, and a ``.gz`` suffix on a plain file is as common as the reverse). An HTML page (an
-error or login page saved in place of a download) is recognised by its first tag, so readers
-can say so instead of reading it as an empty corpus.
+A gzipped file is recognised by its first two bytes, whatever its suffix (downloads get
+renamed). An HTML page (an error or login page saved in place of a download) is recognised by
+its first tag, so readers can say so instead of reading it as an empty file.
 """
 
 from __future__ import annotations
@@ -37,17 +36,26 @@ def gunzip_if_compressed(raw: BinaryIO, closer: ExitStack) -> BinaryIO:
     return cast(BinaryIO, buffered)
 
 
-def open_binary(path: Path, closer: ExitStack) -> BinaryIO:
-    """The decompressed bytes of ``path``; InputError naming it when it cannot be opened."""
+def open_file(path: Path) -> BinaryIO:
+    """The decompressed bytes of ``path`` as a stream that can peek and closes the file with
+    itself; InputError naming the file when it cannot be opened."""
     try:
-        raw: BinaryIO = closer.enter_context(open(path, "rb"))
+        with open(path, "rb") as probe:
+            compressed = probe.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+        if compressed:
+            return cast(BinaryIO, gzip.open(path, "rb"))
+        return open(path, "rb")
     except OSError as exc:
         raise InputError(str(path), f"cannot open: {exc.strerror or exc}") from None
-    return gunzip_if_compressed(raw, closer)
+
+
+def open_binary(path: Path, closer: ExitStack) -> BinaryIO:
+    """:func:`open_file`, closed with ``closer``."""
+    return cast(BinaryIO, closer.enter_context(open_file(path)))
 
 
 def open_text(path: Path, closer: ExitStack, encoding: str = "utf-8") -> TextIO:
-    """The decompressed text of ``path`` (UTF-8); decoding errors surface while reading."""
+    """The decompressed text of ``path``; decoding errors surface while reading."""
     binary = open_binary(path, closer)
     return cast(TextIO, closer.enter_context(io.TextIOWrapper(binary, encoding=encoding)))
 
