@@ -141,6 +141,20 @@ def check_references(config: Mapping[str, Any], workdir: str | Path = ".") -> No
         if not config["retrieval"].get("corpus"):
             raise ConfigError("retrieval.corpus", "bm25 retrieval needs at least one corpus file")
     check_abstract_order(config)
+    if config["scoring"]["information_content"] == "corpus":
+        # Retrieval may be overridden per descriptor; scoring may not.
+        methods = {"retrieval.method": config["retrieval"]["method"]}
+        for ui in sorted((config.get("descriptors") or {}).get("overrides") or {}):
+            where = f"descriptors.overrides.{ui}.retrieval.method"
+            methods[where] = section_for(config, "retrieval", ui)["method"]
+        for where, method in methods.items():
+            if method != "bm25":
+                raise ConfigError(
+                    "scoring.information_content",
+                    f"'corpus' counts annotations in the local retrieval corpus, which {where} "
+                    f"'{method}' does not have; use 'intrinsic', or retrieval.method 'bm25' "
+                    "with retrieval.corpus",
+                )
     selection = config.get("selection") or {}
     if selection.get("hierarchy_weight", 0) + selection.get("self_eval_weight", 0) <= 0:
         raise ConfigError("selection.hierarchy_weight", "the score weights must not both be 0")

@@ -99,7 +99,12 @@ def test_invalid_json_reply_is_recorded_not_fatal(workflow: Workflow) -> None:
         return original(request)
 
     workflow.server.responder = responder
-    workflow.snakemake()
+    # Every pair needs both generators, so the dataset ends empty: allowed here, to look at it.
+    config = workflow.config()
+    config["dataset"] = {"allow_empty": True}
+    workflow.write_config(config)
+    result = workflow.snakemake()
+    assert "the dataset is empty" in result.stderr
     questions = workflow.jsonl("results/questions/D001943.jsonl")
     failed = [q for q in questions if q["generator"] == "biomedical"]
     assert failed and all(q["question"] is None for q in failed)

@@ -8,6 +8,11 @@ Every reply that was paid for is stored, valid or not: a reply is a fact about t
 request (a better prompt or model is a different key), so a rerun replays an invalid first reply
 and its re-ask from the cache instead of paying for both again. The ``failed_replies`` table of
 older caches is kept for inspection only.
+
+A file that is not an SQLite database, or one cut short (SQLite reports both when the schema is
+first read), stops the run at opening with a message naming the file, before any request is
+paid. (A full integrity check would read every page of what may be a
+gigabyte-sized file in every job, so damage inside the file surfaces only when it is read.)
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from meshdistill.errors import InputError
 from meshdistill.fileio import canonical_json
 from meshdistill.llm.structured import provider_schema
 from meshdistill.llm.types import LLMRequest
@@ -82,6 +88,22 @@ class RequestCache:
         self._conn = sqlite3.connect(
             str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
+        try:
+            self._open(busy_timeout_s)
+        except sqlite3.DatabaseError as error:
+            self._conn.close()
+            raise self._unusable(str(error)) from None
+
+    def _unusable(self, problem: str) -> InputError:
+        return InputError(
+            str(self.path),
+            f"the LLM request cache is damaged ({problem}). Move it aside (keep it if you want "
+            "to try recovering answers with `sqlite3 FILE .recover`) or delete it together with "
+            "its -wal and -shm files, then run again: answers it held are asked (and paid for) "
+            "again",
+        )
+
+    def _open(self, busy_timeout_s: float) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         self._conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL survives a killed process; only a power cut may lose the last commits.

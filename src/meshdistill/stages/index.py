@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from meshdistill.pubmed.corpus import CorpusReport, iter_corpus
+from meshdistill.pubmed.corpus import CorpusReport, iter_corpus, latest_versions
 from meshdistill.retrieval import BM25Retriever
 
 
@@ -17,7 +17,9 @@ def run(
     logger: logging.Logger,
 ) -> int:
     report = CorpusReport()
-    articles = list(iter_corpus(list(corpus), fmt=corpus_format, report=report))
+    # The same rule as the abstracts stage: the newest version of a PMID wins, and is counted.
+    articles = latest_versions(iter_corpus(list(corpus), fmt=corpus_format, report=report), report)
+    report.kept = len(articles)
     retriever = BM25Retriever.build(articles)
     retriever.save(output)
     logger.info(

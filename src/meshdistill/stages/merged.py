@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from meshdistill.dataset import write_dataset
 from meshdistill.dedup import NearDuplicateFilter
+from meshdistill.errors import MeshDistillError
 from meshdistill.jsonl import read_jsonl
 from meshdistill.quality import QualitySettings
 from meshdistill.stages.filtered import dedup_filter
@@ -71,6 +73,25 @@ def judge_scores(scored: Sequence[str]) -> list[float | None]:
     ]
 
 
+class EmptyDatasetError(MeshDistillError):
+    """The run produced no preference pair (and ``dataset.allow_empty`` is false)."""
+
+
+def why_empty(questions: int, dropped: Sequence[Mapping[str, Any]]) -> str:
+    """What left the dataset empty, from the question count and the drop records."""
+    if questions == 0:
+        return (
+            "no question was generated because no descriptor found any abstract; the warnings "
+            "in logs/abstracts/ say why and which setting to change"
+        )
+    reasons = Counter(str(drop.get("reason")) for drop in dropped)
+    listed = ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items()))
+    return (
+        f"{questions} questions were generated but every candidate pair was dropped "
+        f"({listed or 'no drop recorded'}); results/filtered/*.dropped.jsonl has each drop"
+    )
+
+
 def prices(models: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     return {
         model_id: {
@@ -100,6 +121,14 @@ def run(
     pairs = [record for path in sorted(pairs_paths) for record in read_jsonl(path)]
     dropped = [record for path in sorted(dropped_paths) for record in read_jsonl(path)]
     usage = list(usage_rows(questions_paths, scored_paths, pairs_paths, dropped_paths))
+    if not pairs:
+        questions = sum(1 for path in questions_paths for _ in read_jsonl(path))
+        reason = f"the dataset is empty: {why_empty(questions, dropped)}"
+        if not dataset["allow_empty"]:
+            raise EmptyDatasetError(
+                f"{reason}. (To accept an empty dataset, set dataset.allow_empty: true.)"
+            )
+        logger.warning("%s (dataset.allow_empty is true: writing it anyway)", reason)
     cross: NearDuplicateFilter = dedup_filter(selection)
     gates = QualitySettings.from_mapping(quality)
     stats = write_dataset(
