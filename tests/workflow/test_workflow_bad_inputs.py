@@ -90,7 +90,7 @@ def test_abstract_without_headings_is_skipped_and_counted(workflow: Workflow) ->
     assert "'skipped_no_mesh': 1" in log
 
 
-def test_invalid_json_reply_is_recorded_not_fatal(workflow: Workflow) -> None:
+def test_unusable_question_replies_are_recorded_with_their_gate(workflow: Workflow) -> None:
     original = workflow.server.responder
 
     def responder(request: dict) -> str:
@@ -110,8 +110,9 @@ def test_invalid_json_reply_is_recorded_not_fatal(workflow: Workflow) -> None:
     assert failed and all(q["question"] is None for q in failed)
     assert all(q["generation"]["status"] == "failed" for q in failed)
     assert all("Sure! Here is a question" in q["generation"]["raw_reply"] for q in failed)
+    assert all(q["rejected_candidates"][-1]["gate"] == "question_scaffolding" for q in failed)
     dropped = workflow.jsonl("results/filtered/D001943.dropped.jsonl")
-    assert {d["reason"] for d in dropped} <= {"question_failed", "too_few_questions"}
+    assert {d["reason"] for d in dropped} == {"question_scaffolding", "too_few_questions"}
     assert workflow.path("results/dataset/stats.json").exists()
 
 
