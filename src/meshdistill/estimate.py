@@ -121,7 +121,7 @@ def _answer_requests(
     role = Role.from_config("answerer", config["answerer"], config["models"])
     retrieval = cfg.section_for(config, "retrieval", target.ui)
     stand_in = {"pmid": "0", "title": "", "text": "x" * int(retrieval["max_context_chars"])}
-    documents = [stand_in] * int(retrieval["k"])
+    documents = [stand_in] * min(int(retrieval["k"]), int(retrieval["answer_documents"]))
     requests = [
         answer_request(role, article, PLACEHOLDER_QUESTION, documents, 0) for article in articles
     ]

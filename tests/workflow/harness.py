@@ -89,7 +89,7 @@ def sample_responder(request: Mapping[str, Any]) -> str | dict[str, Any]:
         )
     # The answer: the source abstract's last sentence, which states its finding.
     whole = str(request.get("prompt") or text)
-    source = whole.split("[Source PMID", 1)[-1].split("\n\n", 1)[0]
+    source = whole.split("[Source PMID", 1)[-1].split("\nQuestion:", 1)[0].split("\n\n", 1)[0]
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", source) if s.strip()]
     finding = sentences[-1] if sentences else "No finding is reported."
     return f"{finding}\n\nQuestion: a next question the stop sequence cuts off"
@@ -111,6 +111,8 @@ def test_config(base_url: str, **overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "descriptors": {"uis": list(TEST_DESCRIPTORS)},
         "abstracts": {"max_abstracts": 2},
+        # A capable model reads the retrieved documents too (the bundled default reads none).
+        "retrieval": {"answer_documents": 4},
         "models": {"test-general": dict(model), "test-bio": dict(model, model="test-model-bio")},
         "generators": [
             {

@@ -216,6 +216,7 @@ class LLMService:
         asks_allowed = self.max_reasks + 1 if request.reply == "json" and messages else 1
         problem = ""
         paid = False
+        truncated = False
         for ask in range(1, asks_allowed + 1):
             call = Call(
                 messages=messages,
@@ -257,7 +258,9 @@ class LLMService:
                 ]
         if asks_allowed > 1:
             problem = f"no valid reply after {asks_allowed} asks; last problem: {problem}"
-        return tally.result(None, problem, from_cache=not paid, asks=asks_allowed)
+        return tally.result(
+            None, problem, from_cache=not paid, asks=asks_allowed, truncated=truncated
+        )
 
     async def _fetch_once(
         self,

@@ -35,8 +35,10 @@ def context_documents(
 
 
 def render_context(source: Article, documents: Sequence[Mapping[str, str]]) -> str:
-    blocks = [f"[Source PMID {source.pmid}] {source.title}\n{source.abstract}"]
-    blocks += [f"[PMID {d['pmid']}] {d['title']}\n{d['text']}" for d in documents]
+    """The retrieved documents, then the source abstract last: a small model answers from the
+    text nearest the question, which should be the source."""
+    blocks = [f"[PMID {d['pmid']}] {d['title']}\n{d['text']}" for d in documents]
+    blocks.append(f"[Source PMID {source.pmid}] {source.title}\n{source.abstract}")
     return "\n\n".join(blocks)
 
 
@@ -178,8 +180,19 @@ def run(
         if [d["pmid"] for d in documents] != side(choice.chosen)["retrieved_pmids"]:
             logger.warning("retrieval for %s changed since scoring", choice.pmid)
         contexts[choice.pmid] = documents
+    shown = int(retrieval["answer_documents"])
+    answer_contexts = {pmid: documents[:shown] for pmid, documents in contexts.items()}
     answers = answer_choices(
-        choices, sources, contexts, role, gates, models, llm, descriptor["ui"], threads, logger
+        choices,
+        sources,
+        answer_contexts,
+        role,
+        gates,
+        models,
+        llm,
+        descriptor["ui"],
+        threads,
+        logger,
     )
 
     pairs = []
