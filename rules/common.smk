@@ -2,6 +2,7 @@
 # Everything here runs when the workflow is parsed, so a bad config or an unknown descriptor stops
 # the run before any job starts (and a dry-run never calls a model or the network).
 
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -17,10 +18,16 @@ from meshdistill.workflow import resolve_targets
 validate(config, schema="../schemas/config.schema.yaml")
 
 try:
+    # The method's settings fill what the config leaves out (explicit settings win).
+    _expanded, _method_notes = cfg.with_method(config)
+    config.update(_expanded)
     cfg.check_references(config)
     TARGETS = resolve_targets(config)
 except MeshDistillError as error:
     raise WorkflowError(f"meshdistill: {error}") from None
+
+for _note in _method_notes:
+    print(f"meshdistill: {_note}", file=sys.stderr)
 
 DESCRIPTOR_UIS = [target.ui for target in TARGETS]
 

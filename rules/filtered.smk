@@ -16,6 +16,7 @@ rule filtered:
         answerer=config["answerer"],
         models=models_for("answerer"),
         llm=config["llm"],
+        quality=config["quality"],
         entrez=config["abstracts"]["entrez"],
         config_hash=lambda wildcards: descriptor_config_hash(wildcards.ui),
     threads: llm_threads("answerer")

@@ -33,6 +33,7 @@ rule merged:
         descriptors=TARGETS_BY_UI,
         dataset=config["dataset"],
         selection=config["selection"],
+        quality=config["quality"],
         models=config["models"],
         summary=lambda wildcards: settings_summary(),
     log:

@@ -10,6 +10,7 @@ rule questions:
         generators=config["generators"],
         models=models_for("generators"),
         llm=config["llm"],
+        quality=config["quality"],
     threads: llm_threads("generators")
     resources:
         llm_slots=llm_slots("generators"),

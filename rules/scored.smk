@@ -6,6 +6,7 @@ rule scored:
         abstracts="results/abstracts/{ui}.jsonl",
         index=retrieval_index(),
         mesh=config["mesh"]["source"],
+        check_tags=config["scoring"]["check_tags_file"],
         prompts=role_prompt_files("judge"),
     output:
         "results/scored/{ui}.jsonl",

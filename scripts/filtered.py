@@ -18,6 +18,7 @@ run_stage(
         answerer=sm.params.answerer,
         models=sm.params.models,
         llm=sm.params.llm,
+        quality=sm.params.quality,
         entrez=sm.params.entrez,
         config_hash=sm.params.config_hash,
         threads=sm.threads,

@@ -20,6 +20,7 @@ run_stage(
         descriptors=sm.params.descriptors,
         dataset=sm.params.dataset,
         selection=sm.params.selection,
+        quality=sm.params.quality,
         models=sm.params.models,
         summary=sm.params.summary,
         logger=logger,

@@ -14,6 +14,7 @@ run_stage(
         generators=sm.params.generators,
         models=sm.params.models,
         llm=sm.params.llm,
+        quality=sm.params.quality,
         threads=sm.threads,
         output=sm.output[0],
         logger=logger,

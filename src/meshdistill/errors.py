@@ -30,11 +30,20 @@ class InputError(MeshDistillError):
 class UnknownDescriptorError(MeshDistillError):
     """A MeSH UI, name or tree number that the loaded MeSH data does not contain."""
 
-    def __init__(self, kind: str, value: str, source: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        value: str,
+        source: str | None = None,
+        suggestions: tuple[str, ...] = (),
+    ) -> None:
         self.kind = kind
         self.value = value
+        self.source = source
+        self.suggestions = suggestions
         suffix = f" in {source}" if source else ""
-        super().__init__(f"unknown MeSH {kind} '{value}'{suffix}")
+        hint = f"; closest known: {', '.join(suggestions)}" if suggestions else ""
+        super().__init__(f"unknown MeSH {kind} '{value}'{suffix}{hint}")
 
 
 class SchemaValidationError(MeshDistillError):

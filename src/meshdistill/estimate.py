@@ -4,7 +4,9 @@ Every request the workflow would send is built from what exists so far: exactly 
 upstream file exists (abstracts for questions, questions for the judge, scored questions for the
 answerer), and otherwise from stand-ins of typical size. Requests already answered in the
 persistent cache cost nothing, so the figures are what a run would pay now, whatever changed.
-Completion tokens assume each request uses its full ``max_tokens`` (an upper bound).
+Completion tokens assume each request uses its full ``max_tokens`` (an upper bound). Only
+first tries count: a question or answer that fails the quality gates and is asked again with the
+next seed (``max_candidates``) costs more than estimated.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from meshdistill.jsonl import read_jsonl
 from meshdistill.llm.accounting import RequestEstimate, estimate_requests
 from meshdistill.llm.cache import RequestCache
 from meshdistill.llm.models import ModelSpec
-from meshdistill.llm.service import LLMRequest
+from meshdistill.llm.types import LLMRequest
 from meshdistill.records import AbstractSection, Article
+from meshdistill.stages.filtered import answer_request
+from meshdistill.stages.judging import judge_requests
 from meshdistill.stages.llm_roles import Role
+from meshdistill.stages.questions import generator_roles, question_request
 from meshdistill.workflow import Target, load_mesh, resolve_targets
 
 # Stand-ins for text that does not exist yet (typical sizes on PubMed abstracts).
@@ -81,16 +86,13 @@ def _questions_requests(
     config: Mapping[str, Any], target: Target, articles: Sequence[Article]
 ) -> dict[str, list[LLMRequest]]:
     by_model: dict[str, list[LLMRequest]] = defaultdict(list)
-    for generator in config["generators"]:
-        role = Role.from_config(generator["id"], generator)
+    generators = config["generators"]
+    for generator, role in zip(
+        generators, generator_roles(generators, config["models"]), strict=True
+    ):
         for article in articles:
             by_model[role.model_id].append(
-                role.request(
-                    article.pmid,
-                    title=article.title,
-                    abstract=article.abstract,
-                    descriptor_name=target.name,
-                )
+                question_request(role, article, generator["id"], target.name)
             )
     return by_model
 
@@ -98,46 +100,30 @@ def _questions_requests(
 def _judge_requests(
     config: Mapping[str, Any], target: Target, articles: Sequence[Article], workdir: Path
 ) -> tuple[dict[str, list[LLMRequest]], bool]:
-    role = Role.from_config("judge", config["judge"])
+    role = Role.from_config("judge", config["judge"], config["models"])
     path = workdir / f"results/questions/{target.ui}.jsonl"
     sources = {a.pmid: a for a in articles}
-    requests = []
+    items: list[tuple[str, str, str]] = []
     if path.exists():
         for index, record in enumerate(read_jsonl(path)):
             if record["question"] and record["pmid"] in sources:
-                requests.append(
-                    role.request(
-                        str(index),
-                        abstract=sources[record["pmid"]].abstract,
-                        question=record["question"],
-                    )
-                )
-        return {role.model_id: requests}, True
+                items.append((str(index), sources[record["pmid"]].abstract, record["question"]))
+        return {role.model_id: judge_requests(role, items)}, True
     for article in articles:
         for index, _ in enumerate(config["generators"]):
-            requests.append(
-                role.request(
-                    f"{article.pmid}|{index}",
-                    abstract=article.abstract,
-                    question=PLACEHOLDER_QUESTION,
-                )
-            )
-    return {role.model_id: requests}, False
+            items.append((f"{article.pmid}|{index}", article.abstract, PLACEHOLDER_QUESTION))
+    return {role.model_id: judge_requests(role, items)}, False
 
 
 def _answer_requests(
     config: Mapping[str, Any], target: Target, articles: Sequence[Article]
 ) -> dict[str, list[LLMRequest]]:
-    role = Role.from_config("answerer", config["answerer"])
+    role = Role.from_config("answerer", config["answerer"], config["models"])
     retrieval = cfg.section_for(config, "retrieval", target.ui)
-    context_chars = int(retrieval["max_context_chars"]) * int(retrieval["k"])
+    stand_in = {"pmid": "0", "title": "", "text": "x" * int(retrieval["max_context_chars"])}
+    documents = [stand_in] * min(int(retrieval["k"]), int(retrieval["answer_documents"]))
     requests = [
-        role.request(
-            article.pmid,
-            context=article.abstract + "x" * context_chars,
-            question=PLACEHOLDER_QUESTION,
-        )
-        for article in articles
+        answer_request(role, article, PLACEHOLDER_QUESTION, documents, 0) for article in articles
     ]
     return {role.model_id: requests}
 

@@ -46,6 +46,9 @@ class Article:
     journal: str | None = None
     publication_types: list[str] = field(default_factory=list)
     language: str | None = None
+    # When the source last revised the record (YYYYMMDD; PubMed XML DateRevised, MEDLINE LR).
+    # It only decides which of two versions of a PMID is newer: not serialised, not compared.
+    revised: str | None = field(default=None, compare=False)
 
     @property
     def abstract(self) -> str:

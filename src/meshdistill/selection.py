@@ -6,7 +6,8 @@ becomes ``chosen`` and the worst ``rejected``. A pair is kept only when it carri
 preference signal, otherwise a drop record says why (``schemas/dropped_record.schema.json``):
 
 * ``question_failed``: generation failed, or the question has no scores.
-* ``question_malformed``: empty, too short or long, or not a question.
+* ``question_not_single``: not exactly one well-formed question (the quality gate of that
+  name, :func:`meshdistill.quality.question_form_verdict`, with the ``quality`` settings).
 * ``judge_failed``: the self-evaluation is missing while the hierarchy weight is zero,
   so nothing is left to score the question by.
 * ``too_few_questions``: fewer than two usable questions remain.
@@ -15,6 +16,11 @@ preference signal, otherwise a drop record says why (``schemas/dropped_record.sc
   Both questions are then already good, so preferring one teaches little; KAILIN likewise
   keeps only pairs whose rejected question is clearly worse.
 * ``margin_too_small``: chosen minus rejected is below ``min_margin``.
+* ``above_kailin_threshold``: with ``kailin_filter`` set, some generator's question has a
+  hierarchy score above ``kailin_filter.score_threshold``. This is KAILIN's released filter
+  (``DPO/filtering/filter.py``): a source is kept only when *every* generator's score is at or
+  below the threshold (0.5 in its README), whatever the self-evaluation says. It is checked
+  first, over every generator's scored question.
 * ``near_duplicate``: chosen and rejected are the same question, or the chosen question
   nearly repeats the chosen question of an earlier kept pair.
 """
@@ -28,11 +34,24 @@ from typing import Any
 
 from meshdistill.dedup import NearDuplicateFilter, normalise_question
 from meshdistill.errors import ConfigError
+from meshdistill.quality import QualitySettings, question_form_verdict
 
 SELF_EVAL_CRITERIA = ("relevance", "answerability", "specificity")
 RATING_MIN = 1
 RATING_MAX = 5
 SCORE_DECIMALS = 9  # rounding before threshold checks, so 0.72 - 0.70 counts as 0.02
+CONFIG_QUALITY = QualitySettings()  # equal to config.yaml's section (a test checks)
+
+
+@dataclass(frozen=True)
+class KailinFilter:
+    """KAILIN's filter: keep a source only when every generator's hierarchy score <= this."""
+
+    score_threshold: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.score_threshold <= 1:
+            raise ConfigError("selection.kailin_filter.score_threshold", "must be in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -49,10 +68,8 @@ class SelectionSettings:
     min_margin: float = 0.02
     min_chosen_score: float = 0.0
     score_ceiling: float | None = None
-    min_question_chars: int = 15
-    max_question_chars: int = 400
-    require_question_mark: bool = True
     compare_on_common_components: bool = True
+    kailin_filter: KailinFilter | None = None
 
     def __post_init__(self) -> None:
         if self.hierarchy_weight < 0 or self.self_eval_weight < 0:
@@ -63,11 +80,6 @@ class SelectionSettings:
             raise ConfigError("selection.min_margin", "must not be negative")
         if self.score_ceiling is not None and not 0 < self.score_ceiling <= 1:
             raise ConfigError("selection.score_ceiling", "must be in (0, 1] or null")
-        if not 0 < self.min_question_chars <= self.max_question_chars:
-            raise ConfigError(
-                "selection.min_question_chars",
-                "must be positive and not above selection.max_question_chars",
-            )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], setting: str = "selection") -> SelectionSettings:
@@ -78,10 +90,19 @@ class SelectionSettings:
             raise ConfigError(
                 f"{setting}.{unknown[0]}", f"unknown setting (known: {sorted(known)})"
             )
-        return cls(**dict(data))
+        values = dict(data)
+        kailin = values.get("kailin_filter")
+        if isinstance(kailin, Mapping):
+            known_filter = set(KailinFilter.__dataclass_fields__)
+            if set(kailin) != known_filter:
+                raise ConfigError(
+                    f"{setting}.kailin_filter", f"must have exactly the keys {sorted(known_filter)}"
+                )
+            values["kailin_filter"] = KailinFilter(**kailin)
+        return cls(**values)
 
 
-def self_eval_score(self_eval: Mapping[str, int] | None) -> float | None:
+def self_eval_score(self_eval: Mapping[str, float] | None) -> float | None:
     """Mean of the 1..5 ratings mapped linearly to [0, 1] (1 -> 0, 5 -> 1); None if absent."""
     if self_eval is None:
         return None
@@ -108,22 +129,6 @@ def combined_score(
     total = settings.hierarchy_weight + settings.self_eval_weight
     weighted = settings.hierarchy_weight * hierarchy + settings.self_eval_weight * self_eval_score
     return weighted / total
-
-
-def question_problem(question: str, settings: SelectionSettings) -> str | None:
-    """Why ``question`` is malformed, or None if it is fine."""
-    text = question.strip()
-    if not text:
-        return "question is empty"
-    if len(text) < settings.min_question_chars:
-        return f"question has {len(text)} characters, fewer than {settings.min_question_chars}"
-    if len(text) > settings.max_question_chars:
-        return f"question has {len(text)} characters, more than {settings.max_question_chars}"
-    if settings.require_question_mark and not text.endswith("?"):
-        return "question does not end with a question mark"
-    if "\n" in text:
-        return "question spans several lines"
-    return None
 
 
 @dataclass
@@ -154,15 +159,24 @@ def _drop(descriptor_ui: str, pmid: str, reason: str, detail: str) -> dict[str, 
     return {"descriptor_ui": descriptor_ui, "pmid": pmid, "reason": reason, "detail": detail}
 
 
-def _usable(record: Mapping[str, Any], settings: SelectionSettings) -> tuple[str, str] | None:
+def _usable(
+    record: Mapping[str, Any], settings: SelectionSettings, quality: QualitySettings
+) -> tuple[str, str] | None:
     """(reason, detail) when a scored record cannot take part in the choice, else None."""
     generator = record["generator"]
-    if record["generation"]["status"] != "ok" or record["question"] is None:
+    if record["question"] is None:
+        tries = record.get("rejected_candidates") or []
+        if tries:  # the gate that stopped the last try names the drop
+            last = tries[-1]
+            return last["gate"], f"generator {generator}, {len(tries)} tries: {last['detail']}"
         error = record["generation"].get("error") or "no question"
         return "question_failed", f"generator {generator}: {error}"
-    problem = question_problem(record["question"], settings)
-    if problem is not None:
-        return "question_malformed", f"generator {generator}: {problem}"
+    if record["generation"]["status"] != "ok":
+        error = record["generation"].get("error") or "no question"
+        return "question_failed", f"generator {generator}: {error}"
+    form = question_form_verdict(record["question"], quality)
+    if form is not None:
+        return form.gate, f"generator {generator}: {form.detail}"
     if record["scores"] is None:
         return "question_failed", f"generator {generator}: question was not scored"
     if record["scores"]["self_eval"] is None and settings.hierarchy_weight == 0:
@@ -194,8 +208,12 @@ def select_pairs(
     scored: Sequence[Mapping[str, Any]],
     settings: SelectionSettings,
     dedup: NearDuplicateFilter | None = None,
+    quality: QualitySettings = CONFIG_QUALITY,
 ) -> tuple[list[PairChoice], list[dict[str, str]]]:
     """Pick at most one pair per (descriptor, PMID), in order of first appearance.
+
+    ``quality``: the ``quality`` config section, for the form of each question (its
+    defaults are those of ``config.yaml``).
 
     Returns the kept pairs and the drop records (question-level drops name the generator
     in ``detail``; a source abstract may have both question-level drops and a kept pair).
@@ -207,9 +225,13 @@ def select_pairs(
     pairs: list[PairChoice] = []
     dropped: list[dict[str, str]] = []
     for (descriptor_ui, pmid), records in groups.items():
+        above = _above_kailin_threshold(records, settings.kailin_filter)
+        if above is not None:
+            dropped.append(_drop(descriptor_ui, pmid, "above_kailin_threshold", above))
+            continue
         usable: list[dict[str, Any]] = []
         for record in records:
-            problem = _usable(record, settings)
+            problem = _usable(record, settings, quality)
             if problem is None:
                 usable.append(dict(record))
             else:
@@ -260,6 +282,22 @@ def select_pairs(
                 continue
         pairs.append(PairChoice(pmid=pmid, chosen=chosen, rejected=rejected, margin=margin))
     return pairs, dropped
+
+
+def _above_kailin_threshold(
+    records: Sequence[Mapping[str, Any]], kailin: KailinFilter | None
+) -> str | None:
+    """Detail naming the generators scoring above KAILIN's threshold, or None to keep."""
+    if kailin is None:
+        return None
+    above = [
+        f"generator {r['generator']} hierarchy score {r['scores']['hierarchy']:.4f}"
+        for r in records
+        if r["scores"] is not None and r["scores"]["hierarchy"] > kailin.score_threshold
+    ]
+    if not above:
+        return None
+    return f"{'; '.join(above)} > kailin_filter.score_threshold {kailin.score_threshold}"
 
 
 def _threshold_problem(

@@ -17,6 +17,14 @@ from meshdistill.retrieval.methods import DENSE_METHODS, uses_local_corpus
 
 # Sections a descriptor may override; each one is deep-merged over the global section.
 OVERRIDABLE_SECTIONS = ("abstracts", "selection", "retrieval")
+# Settings that every method must provide when the config leaves them unset.
+METHOD_SETTINGS = (
+    ("scoring", "measure"),
+    ("scoring", "category"),
+    ("scoring", "exclude_headings"),
+    ("selection", "kailin_filter"),
+    ("retrieval", "k"),
+)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -28,6 +36,42 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def with_method(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The config with the chosen method's settings filled in, and notes on explicit settings
+    that differ from the method's (they win).
+
+    ``config["method"]`` names an entry of ``config["methods"]``; each of its settings
+    (``section: {key: value}``) is used where the config leaves that key out. A setting given
+    in ``config.yaml`` or an overlay is explicit and is kept. Runs at parse time, so an unknown
+    method or a setting no one provides stops the workflow before any job.
+    """
+    method = config.get("method")
+    methods = config.get("methods") or {}
+    if method not in methods:
+        known = ", ".join(sorted(methods)) or "none"
+        raise ConfigError("method", f"'{method}' is not a key of 'methods' ({known})")
+    expanded = copy.deepcopy(dict(config))
+    notes: list[str] = []
+    for section, values in (methods[method] or {}).items():
+        target = expanded.setdefault(section, {})
+        if not isinstance(values, Mapping) or not isinstance(target, dict):
+            raise ConfigError(f"methods.{method}.{section}", "must be a mapping of settings")
+        for key, value in values.items():
+            if key not in target:
+                target[key] = copy.deepcopy(value)
+            elif target[key] != value:
+                notes.append(
+                    f"{section}.{key} = {target[key]!r} is set explicitly and wins over "
+                    f"method {method}'s {value!r}"
+                )
+    for section, key in METHOD_SETTINGS:
+        if key not in (expanded.get(section) or {}):
+            raise ConfigError(
+                f"{section}.{key}", f"is not set, and method '{method}' does not set it either"
+            )
+    return expanded, notes
 
 
 def section_for(config: Mapping[str, Any], section: str, ui: str) -> dict[str, Any]:
@@ -93,7 +137,14 @@ def check_references(config: Mapping[str, Any], workdir: str | Path = ".") -> No
         for path in config["abstracts"]["local"]["paths"]:
             if not (root / path).exists():
                 raise ConfigError("abstracts.local.paths", f"corpus file '{path}' does not exist")
+    scoring = config["scoring"]
+    if "check_tags" in (scoring.get("exclude_headings") or []):
+        if not (root / scoring["check_tags_file"]).is_file():
+            raise ConfigError(
+                "scoring.check_tags_file", f"file '{scoring['check_tags_file']}' does not exist"
+            )
     check_retrieval(config, root)
+    check_abstract_order(config)
     selection = config.get("selection") or {}
     if selection.get("hierarchy_weight", 0) + selection.get("self_eval_weight", 0) <= 0:
         raise ConfigError("selection.hierarchy_weight", "the score weights must not both be 0")
@@ -111,12 +162,27 @@ def check_retrieval(config: Mapping[str, Any], root: Path) -> None:
             raise ConfigError(
                 "retrieval.corpus", f"{method} retrieval needs at least one corpus file"
             )
-    elif (config.get("scoring") or {}).get("information_content") == "corpus":
-        raise ConfigError(
-            "scoring.information_content",
-            f"'corpus' counts the annotations of a local retrieval corpus; retrieval.method "
-            f"'{method}' has none: use bm25, dense or hybrid, or information_content 'intrinsic'",
-        )
+    scoring = config["scoring"]
+    counting = None  # the scoring setting that counts the corpus's annotations, if any
+    if scoring["measure"] == "kailin":
+        counting = ("scoring.measure", "kailin")
+    elif scoring["information_content"] == "corpus":
+        counting = ("scoring.information_content", "corpus")
+    if counting:
+        setting, value = counting
+        # Retrieval may be overridden per descriptor; scoring may not.
+        methods = {"retrieval.method": method}
+        for ui in sorted((config.get("descriptors") or {}).get("overrides") or {}):
+            where = f"descriptors.overrides.{ui}.retrieval.method"
+            methods[where] = section_for(config, "retrieval", ui)["method"]
+        for where, other in methods.items():
+            if not uses_local_corpus(other):
+                raise ConfigError(
+                    setting,
+                    f"'{value}' counts the annotations of a local retrieval corpus, which "
+                    f"{where} '{other}' does not have; use bm25, dense or hybrid retrieval "
+                    "over retrieval.corpus",
+                )
     if method not in DENSE_METHODS:
         return
     dense = retrieval["dense"]
@@ -144,6 +210,21 @@ def check_retrieval(config: Mapping[str, Any], root: Path) -> None:
             "retrieval.dense.api_key_env",
             "an API key is only used with a Qdrant server; set retrieval.dense.url or null this",
         )
+
+
+def check_abstract_order(config: Mapping[str, Any]) -> None:
+    """``abstracts.order: relevance`` is PubMed's ranking: only an Entrez source has one."""
+    uis = ["", *sorted((config.get("descriptors") or {}).get("overrides") or {})]
+    for ui in uis:
+        abstracts = section_for(config, "abstracts", ui) if ui else config["abstracts"]
+        if abstracts.get("order") == "relevance" and abstracts.get("source") != "entrez":
+            where = f"descriptors.overrides.{ui}.abstracts.order" if ui else "abstracts.order"
+            raise ConfigError(
+                where,
+                f"'relevance' is PubMed's search ranking and needs abstracts.source 'entrez' "
+                f"(the source here is '{abstracts.get('source')}'); for a local corpus use "
+                "oldest, newest or random",
+            )
 
 
 def _prompt_refs(config: Mapping[str, Any], roles: list[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -192,7 +273,10 @@ def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
         "source": abstracts["source"],
         "max_abstracts": abstracts["max_abstracts"],
         "major_topic_only": abstracts.get("major_topic_only", True),
+        "order": abstracts["order"],
     }
+    if abstracts["order"] == "random":
+        corpus["seed"] = abstracts["seed"]
     if abstracts["source"] == "local":
         corpus["paths"] = abstracts["local"]["paths"]
     else:
@@ -210,4 +294,5 @@ def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
         "retrieval": retrieval_in_use(config["retrieval"]),
         "selection": selection,
         "dedup": dedup,
+        "quality": config["quality"],
     }

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from meshdistill.errors import ConfigError, InputError
 from meshdistill.mesh import MeshTree, select_descriptors
 
 
@@ -27,10 +28,26 @@ def load_mesh(config: Mapping[str, Any]) -> MeshTree:
     return MeshTree.load(Path(mesh["source"]), cache_dir=Path(mesh["cache_dir"]))
 
 
+def check_hierarchy(tree: MeshTree) -> None:
+    """Raise InputError naming the MeSH file when its hierarchy loops (scoring needs a proper
+    one), so the run stops when the workflow is parsed rather than in the scored stage."""
+    cycle = tree.find_cycle()
+    if cycle is not None:
+        category, uis = cycle
+        raise InputError(
+            tree.source,
+            f"the descriptor hierarchy has a cycle in category {category}: "
+            f"{' -> '.join(uis)} (each is listed below the next through its tree numbers); "
+            "fix the tree numbers in this file or use an unmodified MeSH release",
+        )
+
+
 def resolve_targets(config: Mapping[str, Any], tree: MeshTree | None = None) -> list[Target]:
     """Selected descriptors in a stable order; unknown UIs, names or tree numbers raise
-    UnknownDescriptorError naming the value."""
+    UnknownDescriptorError naming the value, an empty selection ConfigError, and a MeSH
+    hierarchy with a cycle InputError."""
     tree = tree or load_mesh(config)
+    check_hierarchy(tree)
     selection = config.get("descriptors") or {}
     uis = select_descriptors(
         tree,
@@ -41,4 +58,10 @@ def resolve_targets(config: Mapping[str, Any], tree: MeshTree | None = None) -> 
     overrides = selection.get("overrides") or {}
     for ui in overrides:
         tree.resolve_ui(ui)
+    if not uis:
+        raise ConfigError(
+            "descriptors",
+            "selects no descriptor: give at least one entry in descriptors.uis, "
+            "descriptors.names or descriptors.subtrees",
+        )
     return [Target(ui, tree.name(ui), tuple(tree.tree_numbers(ui))) for ui in uis]

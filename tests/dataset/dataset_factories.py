@@ -55,6 +55,7 @@ def scored(
         "generator": generator,
         "question": question,
         "generation": llm_call(model, f"question_{generator}", f"{pmid}{generator}", status),
+        "rejected_candidates": [],
         "retrieval": None
         if failed
         else {
@@ -92,6 +93,7 @@ def pair_from_choice(choice: Any, descriptor: dict[str, Any], answer: str) -> di
         "answer": {
             "text": answer,
             "generation": llm_call("answer-model", "answer", f"answer{choice.pmid}"),
+            "rejected": [],
         },
         "config_hash": CONFIG_HASH,
     }

@@ -50,7 +50,7 @@ def test_settings_reject_bad_values_naming_the_setting() -> None:
 
 def test_picks_highest_as_chosen_and_lowest_as_rejected() -> None:
     records = [
-        scored("1", "gen_a", Q1 + " (a)?", 0.3, POOR),
+        scored("1", "gen_a", Q1.removesuffix("?") + " (a)?", 0.3, POOR),
         scored("1", "gen_b", Q3, 0.9, GOOD),
         scored("1", "gen_c", "Is insulin resistance reversible by exercise in adults?", 0.5, GOOD),
     ]
@@ -102,8 +102,8 @@ def test_each_rule_drops_exactly_its_case() -> None:
         ("high", "above_score_ceiling"),
         ("f", "question_failed"),
         ("f", "too_few_questions"),
-        ("bad", "question_malformed"),
-        ("bad", "question_malformed"),
+        ("bad", "question_not_single"),
+        ("bad", "question_not_single"),
         ("bad", "too_few_questions"),
     ]
     assert "gen_b" in dropped[3]["detail"]
@@ -157,3 +157,37 @@ def test_identical_chosen_and_rejected_is_dropped() -> None:
     records = [scored("1", "gen_a", Q1, 0.9, None), scored("1", "gen_b", Q1 + " ", 0.1, None)]
     pairs, dropped = select_pairs(records, SelectionSettings(), None)
     assert pairs == [] and _reasons(dropped) == [("1", "near_duplicate")]
+
+
+def test_kailin_filter_keeps_a_source_only_when_every_generator_is_at_or_below() -> None:
+    # KAILIN's filter (DPO/filtering/filter.py): every generator's score <= threshold.
+    settings = SelectionSettings.from_mapping(
+        {"min_margin": 0.0, "kailin_filter": {"score_threshold": 0.5}}
+    )
+    at_threshold = [scored("at", "gen_a", Q1, 0.5, GOOD), scored("at", "gen_b", Q3, 0.1, POOR)]
+    one_above = [scored("up", "gen_a", Q1, 0.51, GOOD), scored("up", "gen_b", Q3, 0.1, POOR)]
+    failed_other = [
+        scored("f", "gen_a", Q1, 0.2, GOOD),
+        scored("f", "gen_b", None, status="failed"),
+    ]
+    pairs, dropped = select_pairs(at_threshold + one_above + failed_other, settings, None)
+    assert [p.pmid for p in pairs] == ["at"]
+    assert _reasons(dropped) == [
+        ("up", "above_kailin_threshold"),
+        ("f", "question_failed"),
+        ("f", "too_few_questions"),
+    ]
+    assert "gen_a" in dropped[0]["detail"] and "0.5100" in dropped[0]["detail"]
+    for record in dropped:
+        validate(record, "dropped_record.schema.json", "drop")
+    # Off (the default): the same records make two pairs.
+    pairs, _ = select_pairs(at_threshold + one_above, SelectionSettings(min_margin=0.0), None)
+    assert [p.pmid for p in pairs] == ["at", "up"]
+
+
+def test_kailin_filter_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="kailin_filter"):
+        SelectionSettings.from_mapping({"kailin_filter": {"threshold": 0.5}})
+    with pytest.raises(ConfigError, match="score_threshold"):
+        SelectionSettings.from_mapping({"kailin_filter": {"score_threshold": 1.5}})
+    assert SelectionSettings.from_mapping({"kailin_filter": None}).kailin_filter is None

@@ -54,6 +54,8 @@ SETTINGS_SUMMARY = {
     "seed": 7,
 }
 PRICES = {"model-a": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}}
+JUDGE_SCORES = [0.75, 0.25, None, 0.5, 0.5]
+MIN_JUDGE_STDEV = 0.05
 
 
 def build_pairs() -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
@@ -115,6 +117,8 @@ def write(out_dir: Path, plots: bool = True) -> dict[str, Any]:
         prices=PRICES,
         cross_descriptor_dedup=NearDuplicateFilter(),
         plots_dir=out_dir / "plots" if plots else None,
+        judge_scores=JUDGE_SCORES,
+        min_judge_stdev=MIN_JUDGE_STDEV,
         system_prompt="You are a biomedical expert.",
     )
 
@@ -176,7 +180,7 @@ def test_outputs_validate_and_cross_descriptor_duplicate_is_dropped(
     for record in dropped:
         validate(record, "dropped_record.schema.json", "dropped.jsonl")
     assert [(d["descriptor_ui"], d["pmid"], d["reason"]) for d in dropped] == [
-        ("D003920", "103", "question_malformed"),
+        ("D003920", "103", "question_not_single"),
         ("D003920", "103", "too_few_questions"),
         ("D006973", "102", "near_duplicate"),
     ]
@@ -185,7 +189,7 @@ def test_outputs_validate_and_cross_descriptor_duplicate_is_dropped(
     assert stats["counts"]["pairs"] == 3
     assert stats["drops"]["per_reason"] == {
         "near_duplicate": 1,
-        "question_malformed": 1,
+        "question_not_single": 1,
         "too_few_questions": 1,
     }
 
@@ -242,6 +246,70 @@ def test_card_and_readme(built: tuple[Path, dict[str, Any]]) -> None:
     assert readme.startswith("---\n") and readme.endswith(card)
 
 
+def test_judge_spread_and_quality_gate_counts(built: tuple[Path, dict[str, Any]]) -> None:
+    out_dir, stats = built
+    assert stats["judge"] == {
+        "count": 4,
+        "missing": 1,
+        "mean": 0.5,
+        "stdev": 0.176777,
+        "min": 0.25,
+        "max": 0.75,
+        "distinct": 3,
+        "min_stdev": MIN_JUDGE_STDEV,
+        "discriminates": True,
+    }
+    gates = stats["quality_gates"]
+    assert list(gates)[:4] == [
+        "question_scaffolding",
+        "question_copies_example",
+        "question_not_single",
+        "question_off_topic",
+    ]
+    assert gates["question_not_single"] == {"applies_to": "question", "dropped": 1}
+    assert gates["answer_loops"] == {"applies_to": "answer", "dropped": 0}
+    card = (out_dir / "card.md").read_text()
+    assert "## Quality gates" in card
+    assert "| question_not_single | question | 1 | not exactly one question" in card
+    assert "| answer_loops | answer | 0 |" in card
+    assert "| 4 | 1 | 0.5 | 0.1768 | 0.25 | 0.75 | 3 | yes |" in card
+    assert "Warning" not in card
+
+
+@pytest.mark.parametrize(
+    ("scores", "warning"),
+    [
+        ([0.0, 0.0, 0.0], "the judge gave all 3 rated questions the same self-evaluation score"),
+        (
+            [0.5, 0.52, 0.5, 0.52],
+            "the judge's self-evaluation scores barely vary (stdev 0.01 < "
+            "quality.min_judge_stdev 0.05 over 4 questions)",
+        ),
+        ([0.5], "the judge gave all 1 rated questions the same"),
+    ],
+)
+def test_card_warns_when_the_judge_does_not_discriminate(
+    tmp_path: Path, scores: list[float], warning: str
+) -> None:
+    stats = write_dataset(
+        [],
+        [],
+        [],
+        tmp_path,
+        descriptors=DESCRIPTORS,
+        settings_summary={},
+        prices={},
+        cross_descriptor_dedup=None,
+        plots_dir=None,
+        judge_scores=scores,
+        min_judge_stdev=MIN_JUDGE_STDEV,
+    )
+    assert stats["judge"]["discriminates"] is False
+    card = (tmp_path / "card.md").read_text()
+    assert f"> **Warning:** {warning}" in card
+    validate(stats, "stats.schema.json", "stats")
+
+
 def test_parquet_has_every_field(built: tuple[Path, dict[str, Any]]) -> None:
     out_dir, _ = built
     frame = pl.read_parquet(out_dir / "dataset.parquet")
@@ -281,8 +349,12 @@ def test_empty_dataset_still_writes_valid_files(tmp_path: Path) -> None:
         prices={},
         cross_descriptor_dedup=None,
         plots_dir=tmp_path / "plots",
+        judge_scores=[],
+        min_judge_stdev=MIN_JUDGE_STDEV,
     )
     assert stats["counts"]["pairs"] == 0
+    assert stats["judge"]["count"] == 0 and not stats["judge"]["discriminates"]
+    assert "> **Warning:** the judge rated no question" in (tmp_path / "card.md").read_text()
     assert pl.read_parquet(tmp_path / "dataset.parquet").height == 0
     assert (tmp_path / "sft.jsonl").read_text() == ""
 
@@ -301,6 +373,8 @@ def test_invalid_pair_names_the_record(tmp_path: Path) -> None:
             prices={},
             cross_descriptor_dedup=None,
             plots_dir=None,
+            judge_scores=[],
+            min_judge_stdev=MIN_JUDGE_STDEV,
         )
 
 

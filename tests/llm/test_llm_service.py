@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -154,10 +155,11 @@ def test_invalid_json_is_re_asked_and_the_re_ask_is_cached(cache: RequestCache) 
         [again] = LLMService(spec_for(server), cache).run(requests(1))
     assert first.ok and first.asks == 2 and first.attempts == 2
     assert first.prompt_tokens > 0
-    # The first ask's bad reply is not an answer, so the rerun asks again; the server now
-    # answers validly and the re-ask is never needed.
-    assert again.ok and not again.from_cache and again.asks == 1
-    assert server.total_requests == 3
+    # Both asks were paid for, so a rerun replays the invalid first reply and its re-ask from
+    # the cache: nothing is sent again, whatever the first run went through.
+    assert again.ok and again.from_cache and again.asks == 2 and again.attempts == 0
+    assert again.value == first.value
+    assert server.total_requests == 2
 
 
 def test_always_invalid_replies_are_recorded_as_failed_with_raw_kept(cache: RequestCache) -> None:
@@ -171,11 +173,12 @@ def test_always_invalid_replies_are_recorded_as_failed_with_raw_kept(cache: Requ
         assert result.error is not None and "3 asks" in result.error
         assert result.raw == '{"question": "too s"}'
         assert server.total_requests == 3
-        # Failed replies are kept for inspection, never served: a rerun asks again.
-        assert cache.get_failed(result.cache_key) is not None
-        assert cache.get(result.cache_key) is None
-        service.run(requests(1))
-        assert server.total_requests == 6
+        # Every paid reply is kept, invalid ones too: a rerun pays for none of them again and
+        # reaches the same verdict.
+        assert cache.get(result.cache_key) is not None
+        [again] = service.run(requests(1))
+        assert server.total_requests == 3
+        assert again.value is None and again.error == result.error
 
 
 def test_bad_request_fails_only_that_item(cache: RequestCache) -> None:
@@ -258,3 +261,65 @@ def test_budget_cap_stops_cleanly_and_a_rerun_resumes(cache: RequestCache) -> No
     assert all(r.ok for r in results)
     assert sum(r.from_cache for r in results) == len(done)
     assert server.total_requests == 10
+
+
+def test_completion_text_and_rating_requests_use_the_completions_route(
+    cache: RequestCache,
+) -> None:
+    seen: list[dict[str, object]] = []
+
+    def responder(request: dict[str, object]) -> str | dict[str, object]:
+        seen.append(request)
+        if request.get("logprobs"):
+            return {"content": " Yes", "top_logprobs": {" Yes": -0.2, " No": -1.8, " The": -5.0}}
+        return "Does aspirin lower stroke risk in atrial fibrillation?\nTitle: leaked"
+
+    text = LLMRequest(
+        id="q",
+        prompt="Title: Aspirin and stroke\nQuestion:",
+        params={"max_tokens": 40, "stop": ["\n"], "seed": 1},
+    )
+    rating = LLMRequest(
+        id="r",
+        prompt="Question: Does aspirin lower stroke risk?\nIs it answerable?",
+        params={"max_tokens": 1},
+        rating_values={"Yes": 5, "No": 1},
+    )
+    with OpenAITestServer(responder=responder) as server:
+        first = LLMService(spec_for(server), cache).run([text, rating])
+        again = LLMService(spec_for(server), cache).run([text, rating])
+    assert [r["prompt"] for r in seen] == [text.prompt, rating.prompt]
+    assert "messages" not in seen[0] and seen[1]["logprobs"] == 20
+    answer, rated = first
+    # The stop sequence ends the reply before the scaffolding the model went on to write.
+    assert answer.text == "Does aspirin lower stroke risk in atrial fibrillation?"
+    assert not answer.truncated
+    p_yes = math.exp(-0.2) / (math.exp(-0.2) + math.exp(-1.8))
+    assert rated.value is not None
+    assert rated.value["rating"] == pytest.approx(1 + 4 * p_yes, abs=1e-6)
+    assert [r.value for r in again] == [r.value for r in first]
+    assert all(r.from_cache for r in again) and server.total_requests == 2
+
+
+def test_a_reply_cut_by_max_tokens_is_reported_as_truncated(cache: RequestCache) -> None:
+    def long_json(_request: dict[str, object]) -> str:
+        return json.dumps({"relevance": 5, "answerability": 4, "specificity": 3}) * 3
+
+    with OpenAITestServer(responder=long_json) as server:
+        [cut] = LLMService(spec_for(server), cache, max_reasks=0, stage="judge").run(
+            [
+                LLMRequest(
+                    id="j",
+                    messages=[{"role": "user", "content": "Rate it."}],
+                    schema_name=JUDGE,
+                    params={"max_tokens": 5},
+                )
+            ]
+        )
+        [text] = LLMService(spec_for(server), cache).run(
+            [LLMRequest(id="t", prompt="Answer:", params={"max_tokens": 5})]
+        )
+    assert cut.value is None and cut.truncated
+    assert cut.error is not None and "max_tokens (5)" in cut.error and "judge" in cut.error
+    assert "not valid JSON" not in cut.error
+    assert text.truncated and text.text is not None and len(text.text) <= 20

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from meshdistill.errors import ConfigError, InputError
 from meshdistill.llm import (
@@ -33,26 +34,36 @@ PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 
 # --- prompts ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", sorted(PROMPTS.glob("*.yaml")), ids=lambda p: p.name)
-def test_repository_prompts_load_and_name_an_existing_schema(path: Path) -> None:
+def test_repository_prompts_load_and_render_every_mode(path: Path) -> None:
     prompt = PromptTemplate.load(path)
-    assert (schemas_dir() / prompt.response_schema).is_file()
     assert len(prompt.sha256) == 64 and prompt.version >= 1
-    messages = prompt.render(**dict.fromkeys(prompt.fields(), "X"))
-    assert [m["role"] for m in messages] == ["system", "user"]
-    assert "{{" not in messages[0]["content"]
+    assert set(prompt.modes) == {"chat", "completion"}
+    for mode in prompt.modes.values():
+        if mode.reply == "json":
+            assert mode.response_schema and (schemas_dir() / mode.response_schema).is_file()
+        fields = dict.fromkeys(prompt.fields(mode.mode), "X")
+        request = prompt.request("r", mode.mode, {}, fields, lambda _example: {"verdict": "Yes"})
+        text = request.prompt if request.prompt is not None else str(request.messages)
+        assert "{{" not in text and "{examples}" not in text
+        if mode.mode == "completion" and prompt.examples:
+            # Every worked example is shown to the base model.
+            for example in prompt.examples:
+                assert str(example.get("question", ""))[:40] in text
 
 
-def test_render_fills_fields_and_keeps_literal_braces(tmp_path: Path) -> None:
+def test_legacy_layout_renders_chat_and_keeps_literal_braces(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(
         "name: p\nversion: 2\nresponse_schema: llm_question.schema.json\n"
         "system: 'JSON only: {{\"question\": \"...\"}}'\nuser: 'Title: {title}'\n"
     )
     prompt = PromptTemplate.load(path)
-    assert prompt.render(title="Aspirin") == [
+    request = prompt.request("r", "chat", {"seed": 1}, {"title": "Aspirin"})
+    assert request.messages == [
         {"role": "system", "content": 'JSON only: {"question": "..."}'},
         {"role": "user", "content": "Title: Aspirin"},
     ]
+    assert request.reply == "json" and request.schema_name == "llm_question.schema.json"
     assert prompt.provenance() == {
         "file": "p.yaml",
         "name": "p",
@@ -60,7 +71,48 @@ def test_render_fills_fields_and_keeps_literal_braces(tmp_path: Path) -> None:
         "version": 2,
     }
     with pytest.raises(InputError, match=r"p\.yaml.*title"):
-        prompt.render()
+        prompt.request("r", "chat", {}, {})
+    with pytest.raises(InputError, match=r"no 'completion' block"):
+        prompt.request("r", "completion", {}, {"title": "Aspirin"})
+
+
+def test_completion_mode_renders_examples_stops_and_rating_tokens(tmp_path: Path) -> None:
+    path = tmp_path / "q.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "q",
+                "version": 1,
+                "examples": [
+                    {"title": "T1", "question": "Q1?"},
+                    {"title": "T2", "question": "Q2?"},
+                ],
+                "completion": {
+                    "reply": "text",
+                    "stop": ["\n"],
+                    "example": "Title: {title}\nQuestion: {question}",
+                    "prompt": "{examples}\n\nTitle: {title}\nQuestion:",
+                },
+                "chat": {
+                    "reply": "rating",
+                    "ratings": {"Yes": 5, "No": 1},
+                    "system": "Answer Yes or No.",
+                    "user": "{title}",
+                },
+            }
+        )
+    )
+    prompt = PromptTemplate.load(path)
+    request = prompt.request("r", "completion", {"stop": "END", "seed": 3}, {"title": "Aspirin"})
+    assert request.prompt == (
+        "Title: T1\nQuestion: Q1?\n\nTitle: T2\nQuestion: Q2?\n\nTitle: Aspirin\nQuestion:"
+    )
+    assert request.mode == "completion" and request.reply == "text"
+    assert request.params == {"stop": ["\n", "END"], "seed": 3}
+    assert prompt.example_values("question") == ["Q1?", "Q2?"]
+    rating = prompt.request("r", "chat", {"max_tokens": 40}, {"title": "Aspirin"})
+    assert rating.reply == "rating" and rating.params["max_tokens"] == 1
+    assert rating.rating_values == {"Yes": 5.0, "No": 1.0}
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from meshdistill.retrieval import (  # noqa: E402
 )
 from meshdistill.retrieval.embedding import SentenceEmbedder, bundled_model_dir  # noqa: E402
 from meshdistill.stages.retrieval_setup import open_retriever  # noqa: E402
-from meshdistill.stages.scored import information_content  # noqa: E402
+from meshdistill.stages.scored import corpus_annotations, information_content  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "corpus" / "sample_pubmed.xml"
@@ -138,8 +138,8 @@ def test_corpus_information_content_is_the_same_from_dense_and_bm25(
     assert list(dense.corpus_annotations()) == list(bm25.corpus_annotations())
     tree = MeshTree.load(REPO / "data/mesh/desc_subset.xml", cache_dir=tmp_path / "mesh")
     logger = logging.getLogger("test")
-    from_dense = information_content("corpus", tree, dense, logger)
-    from_bm25 = information_content("corpus", tree, bm25, logger)
+    from_dense = information_content("corpus", tree, corpus_annotations(dense, logger))
+    from_bm25 = information_content("corpus", tree, corpus_annotations(bm25, logger))
     for category in ("C", "D"):
         assert np.array_equal(
             from_dense.ic_array(category), from_bm25.ic_array(category), equal_nan=True

@@ -12,16 +12,17 @@ import yaml
 
 from meshdistill.errors import ConfigError
 from meshdistill.retrieval.methods import index_kinds
-from meshdistill.settings import check_retrieval, retrieval_in_use, section_for
+from meshdistill.settings import check_retrieval, retrieval_in_use, section_for, with_method
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULTS = yaml.safe_load((REPO / "config.yaml").read_text())
 
 
 def config_with(**retrieval: Any) -> dict[str, Any]:
+    """config.yaml with the method's settings filled in, as the workflow sees it."""
     config = copy.deepcopy(DEFAULTS)
     config["retrieval"].update(retrieval)
-    return config
+    return with_method(config)[0]
 
 
 def test_each_method_reads_its_indexes() -> None:
@@ -44,9 +45,14 @@ def test_local_methods_need_an_existing_corpus(method: str) -> None:
 def test_corpus_information_content_needs_a_local_corpus() -> None:
     config = config_with(method="pubmed")
     config["scoring"]["information_content"] = "corpus"
-    with pytest.raises(ConfigError, match="scoring.information_content.*'pubmed' has none"):
+    with pytest.raises(ConfigError, match="information_content.*retrieval.method 'pubmed' does"):
         check_retrieval(config, REPO)
     config["scoring"]["information_content"] = "intrinsic"
+    check_retrieval(config, REPO)
+    config["scoring"]["measure"] = "kailin"
+    with pytest.raises(ConfigError, match="scoring.measure.*'kailin' counts the annotations"):
+        check_retrieval(config, REPO)
+    config["retrieval"]["method"] = "bm25"
     check_retrieval(config, REPO)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -39,6 +40,8 @@ TEST_DESCRIPTORS = ["D001943", "D009203", "D003924"]
 
 
 def _user_text(request: Mapping[str, Any]) -> str:
+    if isinstance(request.get("prompt"), str):  # completion mode: the last block is the input
+        return str(request["prompt"]).rsplit("\n\n", 1)[-1]
     return next(m["content"] for m in reversed(request["messages"]) if m["role"] == "user")
 
 
@@ -47,19 +50,36 @@ def _field(text: str, label: str) -> str:
     return match.group(1).strip() if match else ""
 
 
-def sample_responder(request: Mapping[str, Any]) -> str:
-    """Plausible, deterministic replies for the project's prompts (chosen by reply schema)."""
+def _role(request: Mapping[str, Any]) -> str:
+    """Which of the project's prompts sent this request."""
     schema_name = ((request.get("response_format") or {}).get("json_schema") or {}).get("name", "")
+    if schema_name:
+        return "judge" if "judge" in schema_name else schema_name
+    if request.get("logprobs"):
+        return "judge"
+    text = request.get("prompt") or " ".join(str(m["content"]) for m in request["messages"])
+    if "Documents:" in text:
+        return "answer"
+    return "question_biomedical" if "Topic:" in text else "question_general"
+
+
+def sample_responder(request: Mapping[str, Any]) -> str | dict[str, Any]:
+    """Plausible, deterministic replies for the project's prompts, in either prompt mode."""
     text = _user_text(request)
     digest = int(hashlib.sha256(text.encode()).hexdigest(), 16)
-    if "question" in schema_name:
-        title = _field(text, "Title").rstrip(".").replace("?", "")[:100]
-        if "Topic:" in text:
-            return json.dumps({"question": f"Which treatment or method is examined in: {title}?"})
-        return json.dumps(
-            {"question": f"What were the main findings of the work on {title.lower()}?"}
-        )
-    if "judge" in schema_name:
+    role = _role(request)
+    if role.startswith("question"):
+        title = _field(text, "Title").rstrip(".").replace("?", "").replace(":", "")[:100]
+        if role == "question_biomedical":
+            return f"Which treatment or method is examined in {title}?\nTitle: next"
+        return f"What were the main findings on {title[:1].lower()}{title[1:]}?\n"
+    if role == "judge":
+        if request.get("logprobs"):
+            yes = 0.05 + 0.9 * (digest % 1000) / 1000
+            return {
+                "content": "Yes",
+                "top_logprobs": {" Yes": math.log(yes), " No": math.log(1 - yes), " The": -6.0},
+            }
         return json.dumps(
             {
                 "relevance": 1 + digest % 5,
@@ -67,10 +87,12 @@ def sample_responder(request: Mapping[str, Any]) -> str:
                 "specificity": 1 + (digest // 25) % 5,
             }
         )
-    if "answer" in schema_name:
-        first = text.split("\n")[2] if text.count("\n") > 2 else text
-        return json.dumps({"answer": f"According to the documents, {first[:200].strip()}"})
-    raise AssertionError(f"unexpected response schema {schema_name!r}")
+    # The answer: the source abstract's last sentence, which states its finding.
+    whole = str(request.get("prompt") or text)
+    source = whole.split("[Source PMID", 1)[-1].split("\nQuestion:", 1)[0].split("\n\n", 1)[0]
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", source) if s.strip()]
+    finding = sentences[-1] if sentences else "No finding is reported."
+    return f"{finding}\n\nQuestion: a next question the stop sequence cuts off"
 
 
 def test_config(base_url: str, **overrides: Any) -> dict[str, Any]:
@@ -89,29 +111,31 @@ def test_config(base_url: str, **overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "descriptors": {"uis": list(TEST_DESCRIPTORS)},
         "abstracts": {"max_abstracts": 2},
+        # A capable model reads the retrieved documents too (the bundled default reads none).
+        "retrieval": {"answer_documents": 4},
         "models": {"test-general": dict(model), "test-bio": dict(model, model="test-model-bio")},
         "generators": [
             {
                 "id": "general",
                 "model": "test-general",
-                "prompt": "prompts/question_general.v1.yaml",
+                "prompt": "prompts/question_general.v2.yaml",
                 "params": {"temperature": 0.7, "max_tokens": 64, "seed": 11},
             },
             {
                 "id": "biomedical",
                 "model": "test-bio",
-                "prompt": "prompts/question_biomedical.v1.yaml",
+                "prompt": "prompts/question_biomedical.v2.yaml",
                 "params": {"temperature": 0.7, "max_tokens": 64, "seed": 23},
             },
         ],
         "judge": {
             "model": "test-general",
-            "prompt": "prompts/judge.v1.yaml",
+            "prompt": "prompts/judge.v2.yaml",
             "params": {"temperature": 0.0, "max_tokens": 40, "seed": 7},
         },
         "answerer": {
             "model": "test-general",
-            "prompt": "prompts/answer.v1.yaml",
+            "prompt": "prompts/answer.v2.yaml",
             "params": {"temperature": 0.2, "max_tokens": 160, "seed": 5},
         },
     }

@@ -49,6 +49,15 @@ def test_invalid_config_names_the_setting(workflow: Workflow) -> None:
     assert "cosine" in output and "measure" in output
 
 
+def test_relevance_order_of_a_local_corpus_stops_at_parse_time(workflow: Workflow) -> None:
+    config = workflow.config()
+    config["abstracts"]["order"] = "relevance"
+    workflow.write_config(config)
+    output = failing_run(workflow, "-n")
+    assert "abstracts.order" in output and "entrez" in output
+    assert not workflow.path("results").exists()
+
+
 def test_generator_naming_an_unknown_model(workflow: Workflow) -> None:
     config = workflow.config()
     config["generators"][1]["model"] = "missing-model"
@@ -81,7 +90,7 @@ def test_abstract_without_headings_is_skipped_and_counted(workflow: Workflow) ->
     assert "'skipped_no_mesh': 1" in log
 
 
-def test_invalid_json_reply_is_recorded_not_fatal(workflow: Workflow) -> None:
+def test_unusable_question_replies_are_recorded_with_their_gate(workflow: Workflow) -> None:
     original = workflow.server.responder
 
     def responder(request: dict) -> str:
@@ -90,14 +99,20 @@ def test_invalid_json_reply_is_recorded_not_fatal(workflow: Workflow) -> None:
         return original(request)
 
     workflow.server.responder = responder
-    workflow.snakemake()
+    # Every pair needs both generators, so the dataset ends empty: allowed here, to look at it.
+    config = workflow.config()
+    config["dataset"] = {"allow_empty": True}
+    workflow.write_config(config)
+    result = workflow.snakemake()
+    assert "the dataset is empty" in result.stderr
     questions = workflow.jsonl("results/questions/D001943.jsonl")
     failed = [q for q in questions if q["generator"] == "biomedical"]
     assert failed and all(q["question"] is None for q in failed)
     assert all(q["generation"]["status"] == "failed" for q in failed)
     assert all("Sure! Here is a question" in q["generation"]["raw_reply"] for q in failed)
+    assert all(q["rejected_candidates"][-1]["gate"] == "question_scaffolding" for q in failed)
     dropped = workflow.jsonl("results/filtered/D001943.dropped.jsonl")
-    assert {d["reason"] for d in dropped} <= {"question_failed", "too_few_questions"}
+    assert {d["reason"] for d in dropped} == {"question_scaffolding", "too_few_questions"}
     assert workflow.path("results/dataset/stats.json").exists()
 
 

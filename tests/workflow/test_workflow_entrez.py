@@ -68,3 +68,24 @@ def test_abstracts_from_pubmed(workflow: Workflow, retrieval_method: str) -> Non
             "--forceall", "results/abstracts/D001943.jsonl", env={"NCBI_EMAIL": "tests@example.org"}
         )
         assert len(eutils.request_log) == requests_after_first_run
+
+
+def test_html_page_instead_of_efetch_xml_fails_the_job_and_is_not_cached(
+    workflow: Workflow,
+) -> None:
+    articles = sample_articles(workflow)
+    with EutilsTestServer(articles_xml=articles, term_index=major_topic_index(articles)) as eutils:
+        config = workflow.config()
+        config["descriptors"] = {"uis": ["D001943"]}
+        config["abstracts"].update(source="entrez", max_abstracts=3)
+        config["abstracts"]["entrez"] = {"base_url": eutils.url, "batch_size": 2}
+        workflow.write_config(config)
+        eutils.corrupt_next("efetch", "truncate", "html")
+        target = "results/abstracts/D001943.jsonl"
+        env = {"NCBI_EMAIL": "tests@example.org"}
+        for fault in ("not whole PubMed XML", "HTML page"):
+            failed = workflow.snakemake(target, check=False, env=env)
+            assert failed.returncode != 0 and fault in failed.stderr, failed.stderr
+            assert not workflow.path(target).exists()
+        workflow.snakemake(target, env=env)  # the server is well again: nothing bad was cached
+        assert len(workflow.jsonl(target)) == 3

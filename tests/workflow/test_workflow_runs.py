@@ -45,7 +45,13 @@ def test_run_validates_and_rebuilds_only_what_changed(workflow: Workflow) -> Non
     for ui in ("D001943", "D009203", "D003924"):
         for record in workflow.jsonl(f"results/scored/{ui}.jsonl"):
             scores = record["scores"]
-            assert set(scores["hierarchy_by_measure"]) == {"lin", "jiang", "rel", "wu_palmer"}
+            assert set(scores["hierarchy_by_measure"]) == {
+                "lin",
+                "jiang",
+                "rel",
+                "wu_palmer",
+                "kailin",
+            }
             assert all(d["pmid"] != record["pmid"] for d in record["retrieval"]["documents"])
     stats = json.loads(workflow.path("results/dataset/stats.json").read_text())
     assert "D001943" in json.dumps(stats)
@@ -107,9 +113,9 @@ def test_run_validates_and_rebuilds_only_what_changed(workflow: Workflow) -> Non
     assert all(d["reason"] != "margin_too_small" or "0.5" in d["detail"] for d in dropped)
 
     # Changing a prompt reruns the stage that uses it; only the new requests are paid.
-    answer_prompt = workflow.path("prompts/answer.v1.yaml")
+    answer_prompt = workflow.path("prompts/answer.v2.yaml")
     original_prompt = answer_prompt.read_text()
-    edited_prompt = original_prompt.replace("Answer in", "Please answer in")
+    edited_prompt = original_prompt.replace("Answer in one", "Please answer in one")
     assert edited_prompt != original_prompt
     answer_prompt.write_text(edited_prompt)
     jobs = planned_jobs(workflow.snakemake("-n").stdout)

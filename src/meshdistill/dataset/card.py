@@ -12,7 +12,7 @@ summary is appended as JSON, so nothing the workflow records is lost:
 * ``generators``: generator id -> {"model", "prompt"}; ``judge`` / ``answer``: mappings.
 * ``prompts``: prompt name -> {"version", "sha256"}.
 * ``scoring``: measure, IC kind, weights; ``retrieval``: method, k;
-  ``selection`` and ``dedup``: thresholds.
+  ``selection``, ``dedup`` and ``quality``: thresholds.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ SECTION_KEYS = (
     "retrieval",
     "selection",
     "dedup",
+    "quality",
 )
 SCORE_LABELS = {
     "chosen_hierarchy": "chosen: hierarchy",
@@ -49,14 +50,29 @@ SCORE_LABELS = {
 }
 DROP_EXPLANATIONS = {
     "question_failed": "the generator gave no usable reply, or the question was not scored",
-    "question_malformed": "empty, too short or long, or not phrased as a question",
+    "question_scaffolding": "the question echoes its prompt: a label such as 'Title:', "
+    "braces or brackets, the instruction's words, or a reference to 'the abstract'",
+    "question_copies_example": "the question repeats or nearly repeats a worked example of "
+    "its prompt",
+    "question_not_single": "not exactly one question: no or several question marks, several "
+    "lines, no capital start, or too few words or characters, or too many characters",
+    "question_off_topic": "the question shares too few content words with its title and abstract",
     "too_few_questions": "fewer than two usable questions for the abstract",
     "judge_failed": "no self-evaluation where one is required",
     "below_min_score": "even the best question scored below the minimum",
     "above_score_ceiling": "both questions already scored above the ceiling: no preference signal",
     "margin_too_small": "chosen and rejected scored too close to tell apart",
+    "above_kailin_threshold": "a generator's hierarchy score was above KAILIN's filter threshold",
     "near_duplicate": "the chosen question nearly repeats an earlier kept one",
     "answer_failed": "no usable answer to the chosen question",
+    "answer_empty": "the answer has no words",
+    "answer_truncated": "the answer was cut by the token limit or stops mid-sentence",
+    "answer_loops": "the answer repeats itself (recurring word runs, or one character many "
+    "times in a row)",
+    "answer_too_long": "the answer has more sentences than allowed",
+    "answer_restates_question": "the answer adds too few words to its question",
+    "answer_unsupported": "too few of the answer's content words occur in the abstract and "
+    "retrieved context",
     "budget_exhausted": "the token or cost budget ran out first",
 }
 
@@ -97,6 +113,7 @@ def _settings_sections(summary: Mapping[str, Any]) -> list[str]:
         ("scoring", "Scoring"),
         ("selection", "Pair selection"),
         ("dedup", "Near-duplicate removal"),
+        ("quality", "Quality gate settings"),
         ("judge", "Self-evaluation (judge)"),
         ("answer", "Answer writing"),
     ):
@@ -157,6 +174,7 @@ def render_card(stats: Mapping[str, Any], settings_summary: Mapping[str, Any]) -
         "abstract's headings in the MeSH hierarchy, combined with an LLM self-evaluation; the "
         "best question is `chosen`, the worst `rejected`, and the chosen one was answered.",
         "",
+        *_warning_lines(stats),
         "## How",
         *_settings_sections(settings_summary),
         "",
@@ -202,6 +220,23 @@ def render_card(stats: Mapping[str, Any], settings_summary: Mapping[str, Any]) -
             ],
         ),
         "",
+        "## Judge spread",
+        "",
+        *_judge_lines(stats["judge"]),
+        "",
+        "## Quality gates",
+        "",
+        "Every generated question and answer passed these gates (`quality` settings); "
+        "a record that failed one was dropped with the gate's name as its reason.",
+        "",
+        *_table(
+            ["gate", "applies to", "dropped", "rejects"],
+            [
+                [gate, row["applies_to"], row["dropped"], DROP_EXPLANATIONS.get(gate, "")]
+                for gate, row in stats["quality_gates"].items()
+            ],
+        ),
+        "",
         "## What was dropped and why",
         "",
         *_table(
@@ -232,6 +267,55 @@ def render_card(stats: Mapping[str, Any], settings_summary: Mapping[str, Any]) -
         "",
     ]
     return "\n".join(lines)
+
+
+def judge_warning(judge: Mapping[str, Any]) -> str | None:
+    """A warning when the judge's self-evaluation did not discriminate, else None."""
+    if judge["discriminates"]:
+        return None
+    if judge["count"] == 0:
+        return "the judge rated no question: the self-evaluation added nothing"
+    if judge["distinct"] == 1:
+        return (
+            f"the judge gave all {judge['count']} rated questions the same self-evaluation "
+            f"score ({_text(judge['mean'])}): it added nothing to the choice"
+        )
+    return (
+        f"the judge's self-evaluation scores barely vary (stdev {_text(judge['stdev'])} < "
+        f"quality.min_judge_stdev {_text(judge['min_stdev'])} over {judge['count']} "
+        "questions): they carry little signal"
+    )
+
+
+def _warning_lines(stats: Mapping[str, Any]) -> list[str]:
+    warning = judge_warning(stats["judge"])
+    return [] if warning is None else [f"> **Warning:** {warning}.", ""]
+
+
+def _judge_lines(judge: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "Self-evaluation score (0..1) of every scored question, chosen or not:",
+        "",
+        *_table(
+            ["rated", "unrated", "mean", "stdev", "min", "max", "distinct", "discriminates"],
+            [
+                [
+                    judge["count"],
+                    judge["missing"],
+                    judge["mean"],
+                    judge["stdev"],
+                    judge["min"],
+                    judge["max"],
+                    judge["distinct"],
+                    "yes" if judge["discriminates"] else "no",
+                ]
+            ],
+        ),
+    ]
+    warning = judge_warning(judge)
+    if warning is not None:
+        lines += ["", f"**Warning:** {warning}."]
+    return lines
 
 
 def _generator_lines(generators: Mapping[str, Mapping[str, int]]) -> list[str]:

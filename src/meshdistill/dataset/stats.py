@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from meshdistill.quality import ANSWER_GATES, QUESTION_GATES
+
 FLOAT_DECIMALS = 6
 TOKENS_PER_PRICE_UNIT = 1_000_000  # prices are quoted per million tokens
 SUBTREE_DEPTH = 1  # "C04.588.274" -> "C04": the top-level category under a MeSH branch letter
@@ -49,6 +51,46 @@ def distribution(values: Iterable[float | None]) -> dict[str, Any]:
     else:
         summary.update(min=None, median=None, mean=None, max=None)
     return summary
+
+
+def judge_spread(scores: Iterable[float | None], min_stdev: float) -> dict[str, Any]:
+    """How much the judge's self-evaluation scores (0..1) vary over every scored question.
+
+    ``stdev`` is the population standard deviation. ``discriminates`` is false when fewer
+    than two questions were rated, when every score is the same, or when the spread is
+    below ``min_stdev``: such a judge adds nothing to the choice between questions.
+    """
+    all_scores = list(scores)
+    present = [float(v) for v in all_scores if v is not None]
+    spread: dict[str, Any] = {
+        "count": len(present),
+        "missing": len(all_scores) - len(present),
+        "min_stdev": rounded(min_stdev),
+    }
+    if present:
+        stdev = statistics.pstdev(present)
+        spread.update(
+            mean=rounded(statistics.fmean(present)),
+            stdev=rounded(stdev),
+            min=rounded(min(present)),
+            max=rounded(max(present)),
+            distinct=len(set(present)),
+            discriminates=len(set(present)) > 1 and stdev >= min_stdev,
+        )
+    else:
+        spread.update(mean=None, stdev=None, min=None, max=None, distinct=0, discriminates=False)
+    return spread
+
+
+def gate_counts(dropped: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per quality gate (every gate listed, in gate order): what it applies to and how many
+    drop records name it."""
+    reasons = Counter(drop["reason"] for drop in dropped)
+    table = {gate: {"applies_to": "question", "dropped": reasons[gate]} for gate in QUESTION_GATES}
+    table.update(
+        {gate: {"applies_to": "answer", "dropped": reasons[gate]} for gate in ANSWER_GATES}
+    )
+    return table
 
 
 def score_values(pairs: Sequence[Mapping[str, Any]], name: str) -> list[float | None]:
@@ -167,8 +209,14 @@ def compute_stats(
     *,
     descriptors: Mapping[str, Mapping[str, Any]],
     prices: Mapping[str, Mapping[str, float]],
+    judge_scores: Iterable[float | None],
+    min_judge_stdev: float,
 ) -> dict[str, Any]:
-    """Every figure the card and the plots show, as sorted plain JSON."""
+    """Every figure the card and the plots show, as sorted plain JSON.
+
+    ``judge_scores``: the self-evaluation score of every scored question (kept or not),
+    None where the judge gave none.
+    """
     per_descriptor = _descriptor_table(pairs, dropped, descriptors)
     drops_per_descriptor: dict[str, dict[str, int]] = {}
     for drop in dropped:
@@ -196,5 +244,7 @@ def compute_stats(
                 for ui, reasons in sorted(drops_per_descriptor.items())
             },
         },
+        "quality_gates": gate_counts(dropped),
+        "judge": judge_spread(judge_scores, min_judge_stdev),
         "usage": _usage_table(usage, prices),
     }

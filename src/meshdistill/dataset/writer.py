@@ -109,6 +109,8 @@ def write_dataset(
     prices: Mapping[str, Mapping[str, float]],
     cross_descriptor_dedup: NearDuplicateFilter | None,
     plots_dir: Path | None,
+    judge_scores: Sequence[float | None],
+    min_judge_stdev: float,
     system_prompt: str | None = None,
     include_context: bool = False,
     instruction_template: str = DEFAULT_PREFERENCE_INSTRUCTION,
@@ -119,6 +121,8 @@ def write_dataset(
     descriptors that yielded nothing still show in the counts). ``usage`` rows:
     {"stage", "descriptor_ui", "model", "prompt_tokens", "completion_tokens"}. ``prices``:
     model id -> {"input_per_mtok", "output_per_mtok"} in USD per million tokens.
+    ``judge_scores``: the self-evaluation score of every scored question (None where the
+    judge gave none); the card warns when their spread is below ``min_judge_stdev``.
     """
     for number, pair in enumerate(pairs, start=1):
         validate(pair, "pair_record.schema.json", f"pair {number} ({pair.get('id', '?')})")
@@ -148,7 +152,15 @@ def write_dataset(
     _write_jsonl(out_dir / DROPPED_FILE, all_dropped)
     write_parquet(ordered, out_dir / PARQUET_FILE)
 
-    stats = compute_stats(ordered, all_dropped, usage, descriptors=descriptors, prices=prices)
+    stats = compute_stats(
+        ordered,
+        all_dropped,
+        usage,
+        descriptors=descriptors,
+        prices=prices,
+        judge_scores=judge_scores,
+        min_judge_stdev=min_judge_stdev,
+    )
     validate(stats, "stats.schema.json", str(out_dir / STATS_FILE))
     _write_text(out_dir / STATS_FILE, _pretty_json(stats))
     card = render_card(stats, settings_summary)

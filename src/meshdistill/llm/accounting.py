@@ -10,14 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from meshdistill.llm.cache import RequestCache, request_key
+from meshdistill.llm.cache import RequestCache, first_ask_key
 from meshdistill.llm.models import ModelSpec
-from meshdistill.llm.structured import provider_schema
-
-if TYPE_CHECKING:
-    from meshdistill.llm.service import LLMRequest
+from meshdistill.llm.types import LLMRequest
 
 #: Rough characters per token for English text; good to about +-25 % for estimates.
 DEFAULT_CHARS_PER_TOKEN = 4.0
@@ -216,6 +213,13 @@ def estimate_prompt_tokens(
     return int(chars / chars_per_token + 0.999) + MESSAGE_OVERHEAD_TOKENS * len(messages)
 
 
+def request_texts(request: LLMRequest) -> list[dict[str, str]]:
+    """The request's text as messages (a completion prompt counts as one message)."""
+    if request.messages is not None:
+        return request.messages
+    return [{"role": "prompt", "content": request.prompt or ""}]
+
+
 def estimate_request_cost(
     spec: ModelSpec,
     messages: Sequence[Mapping[str, str]],
@@ -246,14 +250,11 @@ def estimate_requests(
     cached = calls = prompt_tokens = completion_tokens = 0
     for request in requests:
         if cache is not None:
-            key = request_key(
-                identity, request.messages, request.params, provider_schema(request.schema_name)
-            )
-            if cache.contains(key):
+            if cache.contains(first_ask_key(identity, request)):
                 cached += 1
                 continue
         calls += 1
-        prompt_tokens += estimate_prompt_tokens(request.messages, chars_per_token)
+        prompt_tokens += estimate_prompt_tokens(request_texts(request), chars_per_token)
         completion_tokens += int(request.params.get("max_tokens", default_completion_tokens))
     return RequestEstimate(
         requests=len(requests),

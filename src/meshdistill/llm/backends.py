@@ -13,7 +13,6 @@ import json
 import logging
 import random
 import threading
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from meshdistill.llm.errors import (
@@ -26,29 +25,14 @@ from meshdistill.llm.errors import (
 from meshdistill.llm.models import ModelSpec, resolve_model_path
 from meshdistill.llm.retry import backoff_delay, retry_after_seconds
 from meshdistill.llm.structured import schema_label
+from meshdistill.llm.types import Call, Completion
 
 #: HTTP statuses worth retrying besides 429 and 5xx: request timeout and conflict.
 RETRYABLE_4XX = frozenset({408, 409})
 
 
-@dataclass(frozen=True)
-class Completion:
-    content: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    served_model: str
-    finish_reason: str | None
-    attempts: int
-
-
 class ChatBackend(Protocol):
-    async def complete(
-        self,
-        messages: list[dict[str, str]],
-        params: dict[str, Any],
-        schema_name: str,
-        schema: dict[str, Any],
-    ) -> Completion: ...
+    async def complete(self, call: Call) -> Completion: ...
 
     async def aclose(self) -> None: ...
 
@@ -127,19 +111,16 @@ class OpenAIBackend:
             )
         return None
 
-    async def complete(
-        self,
-        messages: list[dict[str, str]],
-        params: dict[str, Any],
-        schema_name: str,
-        schema: dict[str, Any],
-    ) -> Completion:
+    async def complete(self, call: Call) -> Completion:
         spec = self._spec
+        route, body = self._request_body(call)
+        # Pre-serialised once: the client would otherwise deep-copy the body per attempt.
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
         attempts = 0
         while True:
             attempts += 1
             try:
-                return await self._attempt(messages, params, schema_name, schema, attempts)
+                return await self._attempt(route, content, attempts)
             except _Transient as transient:
                 if attempts > spec.max_retries:
                     raise LLMUnavailableError(
@@ -161,14 +142,26 @@ class OpenAIBackend:
                 )
                 await asyncio.sleep(delay)
 
-    async def _attempt(
-        self,
-        messages: list[dict[str, str]],
-        params: dict[str, Any],
-        schema_name: str,
-        schema: dict[str, Any],
-        attempts: int,
-    ) -> Completion:
+    def _request_body(self, call: Call) -> tuple[str, dict[str, Any]]:
+        """The route and JSON body: chat completions for messages, completions for a prompt."""
+        body: dict[str, Any] = {"model": self._spec.model}
+        if call.messages is not None:
+            route = "/chat/completions"
+            body["messages"] = call.messages
+            if call.top_logprobs:
+                body["logprobs"] = True
+                body["top_logprobs"] = call.top_logprobs
+        else:
+            route = "/completions"
+            body["prompt"] = call.prompt
+            if call.top_logprobs:
+                body["logprobs"] = call.top_logprobs
+        if call.schema_name is not None and call.schema is not None:
+            body["response_format"] = self._response_format(call.schema_name, call.schema)
+        body.update(call.params)
+        return route, body
+
+    async def _attempt(self, route: str, content: bytes, attempts: int) -> Completion:
         openai = self._openai
         try:
             # The client's generic ``post`` (its documented way to reach any endpoint) instead
@@ -176,19 +169,12 @@ class OpenAIBackend:
             # SDK's TypedDicts on every call, which costs ~3 ms of CPU per request and alone
             # kept 32 requests in flight from reaching 1.15 x the ideal throughput. Our bodies
             # are already plain JSON built from validated config.
-            body = {
-                "model": self._spec.model,
-                "messages": messages,
-                "response_format": self._response_format(schema_name, schema),
-                **params,
-            }
             # Raw bytes, parsed below: building the SDK's pydantic reply objects is the next
-            # largest per-request cost and we only need four fields.
-            # The body goes pre-serialised: the client would otherwise deep-copy it per attempt.
+            # largest per-request cost and we only need a few fields.
             payload = await self._client.post(
-                "/chat/completions",
+                route,
                 cast_to=bytes,
-                content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                content=content,
                 options={"headers": {"Content-Type": "application/json"}},
             )
         except openai.APIStatusError as exc:
@@ -211,7 +197,8 @@ class OpenAIBackend:
         try:
             reply = json.loads(payload)
             choice = reply["choices"][0]
-            content = choice["message"].get("content")
+            # Chat completions put the text in a message, completions beside it.
+            content = choice["message"].get("content") if "message" in choice else choice["text"]
             usage = reply.get("usage") or {}
             return Completion(
                 content=content if isinstance(content, str) else None,
@@ -220,6 +207,7 @@ class OpenAIBackend:
                 served_model=str(reply.get("model") or self._spec.model),
                 finish_reason=choice.get("finish_reason"),
                 attempts=attempts,
+                top_logprobs=first_token_logprobs(choice.get("logprobs")),
             )
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise ItemFailure(
@@ -272,43 +260,100 @@ def _load_llama(spec: ModelSpec) -> tuple[Any, threading.Lock]:
 
 
 class LlamaCppBackend:
-    """In-process llama.cpp on a GGUF file; JSON constrained by a grammar built from the schema."""
+    """In-process llama.cpp on a GGUF file: chat or plain completion; JSON constrained by a
+    grammar built from the schema."""
 
     def __init__(self, spec: ModelSpec) -> None:
         self._spec = spec
 
-    def _complete_sync(
-        self, messages: list[dict[str, str]], params: dict[str, Any], schema: dict[str, Any]
-    ) -> Completion:
+    def _complete_sync(self, call: Call) -> Completion:
         model, lock = _load_llama(self._spec)
+        params = dict(call.params)
+        first_logits: list[Any] = []
+        if call.top_logprobs:
+            # llama-cpp-python's own ``logprobs`` needs ``logits_all=True``, which keeps a
+            # vocabulary-sized row per context token (262k x 2048 floats for Gemma, 2 GiB);
+            # a logits processor sees the one row that matters, the first reply token's.
+            params["logits_processor"] = _first_logits_capture(first_logits)
         with lock:
             try:
-                reply = model.create_chat_completion(
-                    messages=messages,
-                    response_format={"type": "json_object", "schema": schema},
-                    **params,
-                )
+                if call.messages is not None:
+                    if call.schema is not None:
+                        params["response_format"] = {"type": "json_object", "schema": call.schema}
+                    reply = model.create_chat_completion(messages=call.messages, **params)
+                else:
+                    if call.schema is not None:
+                        params["grammar"] = _json_grammar(call.schema)
+                    reply = model.create_completion(prompt=call.prompt, **params)
             except ValueError as exc:  # e.g. prompt longer than n_ctx
                 raise ItemFailure(f"llama.cpp rejected the request: {exc}", 1) from exc
+            top = _top_logprobs(model, first_logits[0], call.top_logprobs) if first_logits else None
         choice = reply["choices"][0]
         usage = reply.get("usage") or {}
+        content = choice["message"].get("content") if "message" in choice else choice["text"]
         return Completion(
-            content=choice["message"].get("content"),
+            content=content,
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             served_model=self._spec.model,
             finish_reason=choice.get("finish_reason"),
             attempts=1,
+            top_logprobs=top,
         )
 
-    async def complete(
-        self,
-        messages: list[dict[str, str]],
-        params: dict[str, Any],
-        schema_name: str,
-        schema: dict[str, Any],
-    ) -> Completion:
-        return await asyncio.to_thread(self._complete_sync, messages, params, schema)
+    async def complete(self, call: Call) -> Completion:
+        return await asyncio.to_thread(self._complete_sync, call)
 
     async def aclose(self) -> None:
         return None
+
+
+def _first_logits_capture(store: list[Any]) -> Any:
+    import llama_cpp
+    import numpy as np
+
+    def capture(_input_ids: Any, logits: Any) -> Any:
+        if not store:
+            store.append(np.array(logits, dtype=np.float64, copy=True))
+        return logits
+
+    return llama_cpp.LogitsProcessorList([capture])
+
+
+def _top_logprobs(model: Any, logits: Any, count: int) -> dict[str, float]:
+    """The ``count`` likeliest next tokens and their log-probabilities (log-softmax)."""
+    import numpy as np
+
+    peak = float(logits.max())
+    log_total = peak + float(np.log(np.exp(logits - peak).sum()))
+    best = np.argsort(-logits, kind="stable")[:count]
+    top: dict[str, float] = {}
+    for token_id in best:
+        text = model.detokenize([int(token_id)]).decode("utf-8", errors="replace")
+        # Two ids can decode to the same text; keep the likelier (first) one.
+        top.setdefault(text, round(float(logits[token_id]) - log_total, 6))
+    return top
+
+
+def _json_grammar(schema: dict[str, Any]) -> Any:
+    import llama_cpp
+
+    return llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+
+
+def first_token_logprobs(logprobs: Any) -> dict[str, float] | None:
+    """The first reply token's top log-probabilities, from either response layout:
+    chat (``content[0].top_logprobs`` as a list of ``{token, logprob}``) or completions
+    (``top_logprobs[0]`` as a ``{token: logprob}`` mapping)."""
+    if not isinstance(logprobs, dict):
+        return None
+    try:
+        if isinstance(logprobs.get("content"), list):
+            entries = logprobs["content"][0]["top_logprobs"]
+            return {str(e["token"]): float(e["logprob"]) for e in entries}
+        top = logprobs.get("top_logprobs")
+        if isinstance(top, list) and top and isinstance(top[0], dict):
+            return {str(token): float(value) for token, value in top[0].items()}
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return None

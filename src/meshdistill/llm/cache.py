@@ -4,8 +4,15 @@ SQLite in WAL mode with a busy timeout, so several Snakemake jobs (processes) ca
 one file at once. Every answer is committed as it arrives, so a killed run keeps everything it
 was told. WAL needs a local file system (not NFS); put the cache on local disk.
 
-Replies that failed validation are kept in a separate table for inspection only: they are never
-served as answers, so a later run (better prompt or model) asks again.
+Every reply that was paid for is stored, valid or not: a reply is a fact about the exact
+request (a better prompt or model is a different key), so a rerun replays an invalid first reply
+and its re-ask from the cache instead of paying for both again. The ``failed_replies`` table of
+older caches is kept for inspection only.
+
+A file that is not an SQLite database, or one cut short (SQLite reports both when the schema is
+first read), stops the run at opening with a message naming the file, before any request is
+paid. (A full integrity check would read every page of what may be a
+gigabyte-sized file in every job, so damage inside the file surfaces only when it is read.)
 """
 
 from __future__ import annotations
@@ -18,7 +25,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from meshdistill.errors import InputError
 from meshdistill.fileio import canonical_json
+from meshdistill.llm.structured import provider_schema
+from meshdistill.llm.types import LLMRequest
 
 #: Seconds a writer waits for another process's lock before SQLite gives up.
 DEFAULT_BUSY_TIMEOUT_S = 60.0
@@ -29,19 +39,42 @@ KEY_FORMAT_VERSION = 1
 
 def request_key(
     identity: Mapping[str, Any],
-    messages: Sequence[Mapping[str, Any]],
+    messages: Sequence[Mapping[str, Any]] | None,
     params: Mapping[str, Any],
     schema: Mapping[str, Any] | None,
+    *,
+    prompt: str | None = None,
+    rating_values: Mapping[str, float] | None = None,
 ) -> str:
-    """SHA-256 hex of the canonical JSON of everything that determines the reply."""
-    payload = {
+    """SHA-256 hex of the canonical JSON of everything that determines the reply.
+
+    A chat request is keyed by its messages, a completion request by its prompt; the keys of
+    the two modes can never meet. A rating request also names the answers it rates."""
+    payload: dict[str, Any] = {
         "format": KEY_FORMAT_VERSION,
         "identity": dict(identity),
-        "messages": [dict(m) for m in messages],
+        "messages": [dict(m) for m in messages] if messages is not None else None,
         "params": dict(params),
         "schema": dict(schema) if schema is not None else None,
     }
+    if prompt is not None:
+        payload["prompt"] = prompt
+    if rating_values is not None:
+        payload["rating_values"] = dict(rating_values)
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def first_ask_key(identity: Mapping[str, Any], request: LLMRequest) -> str:
+    """The cache key of a request's first ask (what a run looks up before sending)."""
+    schema = provider_schema(request.schema_name) if request.schema_name else None
+    return request_key(
+        identity,
+        request.messages,
+        request.params,
+        schema,
+        prompt=request.prompt,
+        rating_values=request.rating_values,
+    )
 
 
 class RequestCache:
@@ -55,6 +88,22 @@ class RequestCache:
         self._conn = sqlite3.connect(
             str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
+        try:
+            self._open(busy_timeout_s)
+        except sqlite3.DatabaseError as error:
+            self._conn.close()
+            raise self._unusable(str(error)) from None
+
+    def _unusable(self, problem: str) -> InputError:
+        return InputError(
+            str(self.path),
+            f"the LLM request cache is damaged ({problem}). Move it aside (keep it if you want "
+            "to try recovering answers with `sqlite3 FILE .recover`) or delete it together with "
+            "its -wal and -shm files, then run again: answers it held are asked (and paid for) "
+            "again",
+        )
+
+    def _open(self, busy_timeout_s: float) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         self._conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL survives a killed process; only a power cut may lose the last commits.

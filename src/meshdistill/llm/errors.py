@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from meshdistill.errors import MeshDistillError
-
-if TYPE_CHECKING:
-    from meshdistill.llm.service import LLMResult
+from meshdistill.llm.types import LLMResult
 
 
 class LLMError(MeshDistillError):

@@ -19,6 +19,7 @@ from typing import Any
 
 from meshdistill.errors import ConfigError
 from meshdistill.fileio import file_sha256
+from meshdistill.llm.types import PROMPT_MODES
 
 PROVIDERS = ("openai", "llama_cpp")
 
@@ -37,6 +38,8 @@ GENERATION_PARAMS: dict[str, tuple[type, ...]] = {
     "presence_penalty": (int, float),
     "frequency_penalty": (int, float),
     "stop": (str, list),
+    # llama.cpp (in-process and its servers) and vLLM-style servers; OpenAI itself rejects it.
+    "repeat_penalty": (int, float),
 }
 
 
@@ -83,8 +86,15 @@ class ModelSpec:
     #: The bundled Gemma GGUF carries no template (llama-cpp-python would fall back to the
     #: llama-2 format), so it defaults to "gemma".
     chat_format: str | None = None
+    #: How prompts are sent: "chat" (messages) or "completion" (plain text continued by a base
+    #: model). None = "completion" for the bundled base GGUF, "chat" for everything else.
+    prompt_mode: str | None = None
 
     def __post_init__(self) -> None:
+        if self.prompt_mode is not None and self.prompt_mode not in PROMPT_MODES:
+            raise ConfigError(
+                _setting(self.id, "prompt_mode"), f"must be one of {', '.join(PROMPT_MODES)}"
+            )
         if self.provider not in PROVIDERS:
             raise ConfigError(
                 _setting(self.id, "provider"), f"must be one of {', '.join(PROVIDERS)}"
@@ -144,6 +154,7 @@ class ModelSpec:
             "model_path": (str,),
             "model_cache_dir": (str,),
             "chat_format": (str,),
+            "prompt_mode": (str,),
             "n_ctx": (int,),
             "n_threads": (int,),
             "max_concurrency": (int,),
@@ -160,8 +171,18 @@ class ModelSpec:
         return cls(id=model_id, **values)
 
     @property
+    def is_bundled(self) -> bool:
+        return self.provider == "llama_cpp" and self.model_path is None
+
+    @property
+    def effective_prompt_mode(self) -> str:
+        if self.prompt_mode is not None:
+            return self.prompt_mode
+        return "completion" if self.is_bundled else "chat"
+
+    @property
     def effective_chat_format(self) -> str | None:
-        if self.chat_format is None and self.provider == "llama_cpp" and self.model_path is None:
+        if self.chat_format is None and self.is_bundled:
             return BUNDLED_CHAT_FORMAT
         return self.chat_format
 

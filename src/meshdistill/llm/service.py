@@ -14,13 +14,13 @@ import logging
 import os
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from meshdistill.errors import ConfigError
 from meshdistill.llm.accounting import Accountant, estimate_request_cost
 from meshdistill.llm.backends import ChatBackend, ItemFailure, LlamaCppBackend, OpenAIBackend
-from meshdistill.llm.cache import RequestCache, request_key
+from meshdistill.llm.cache import RequestCache, first_ask_key, request_key
 from meshdistill.llm.errors import (
     BudgetExceededError,
     LLMAuthError,
@@ -29,7 +29,9 @@ from meshdistill.llm.errors import (
     LLMUnavailableError,
 )
 from meshdistill.llm.models import ModelSpec
+from meshdistill.llm.rating import rating_from_logprobs
 from meshdistill.llm.structured import correction_message, parse_reply, provider_schema
+from meshdistill.llm.types import RATING_TOP_LOGPROBS, Call, LLMRequest, LLMResult
 
 __all__ = [
     "CACHE_MODES",
@@ -52,36 +54,6 @@ NO_KEY_PLACEHOLDER = "not-needed"
 
 BUDGET_SKIPPED = "budget exceeded: request not sent"
 STOPPED = "run stopped by a fatal error: request not sent"
-
-
-@dataclass(frozen=True)
-class LLMRequest:
-    id: str
-    messages: list[dict[str, str]]
-    schema_name: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class LLMResult:
-    id: str
-    value: dict[str, Any] | None
-    raw: str | None
-    error: str | None
-    cache_key: str
-    from_cache: bool
-    attempts: int
-    prompt_tokens: int
-    completion_tokens: int
-    model: str
-    #: Model name the endpoint reported (or the configured name when served from llama.cpp).
-    served_model: str = ""
-    #: Asks made including re-asks after invalid replies (1 when the first reply was usable).
-    asks: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.value is not None
 
 
 class LLMService:
@@ -120,6 +92,7 @@ class LLMService:
         self._identity: dict[str, Any] | None = None
         self._budget_hit = False
         self._stopping = False
+        self._in_flight: dict[str, asyncio.Future[dict[str, Any] | str]] = {}
 
     def __repr__(self) -> str:
         return f"LLMService(model_id={self.spec.id!r}, stage={self.stage!r})"
@@ -149,8 +122,7 @@ class LLMService:
 
     def key_for(self, request: LLMRequest) -> str:
         """The cache key of the first ask of ``request``."""
-        schema = provider_schema(request.schema_name)
-        return request_key(self.identity, request.messages, request.params, schema)
+        return first_ask_key(self.identity, request)
 
     def run(self, requests: Sequence[LLMRequest]) -> list[LLMResult]:
         """Answer every request; results come back in the order of ``requests``.
@@ -237,73 +209,157 @@ class LLMService:
         slots: asyncio.Semaphore,
         identity: Mapping[str, Any],
     ) -> LLMResult:
-        schema = provider_schema(request.schema_name)
-        messages = [dict(m) for m in request.messages]
+        schema = provider_schema(request.schema_name) if request.schema_name else None
+        messages = [dict(m) for m in request.messages] if request.messages is not None else None
         tally = _Tally(request_id=request.id, model_id=self.spec.id, served_model=self.spec.model)
+        # Only a chat conversation can carry a correction; other replies are final at once.
+        asks_allowed = self.max_reasks + 1 if request.reply == "json" and messages else 1
         problem = ""
-        for ask in range(1, self.max_reasks + 2):
-            key = request_key(identity, messages, request.params, schema)
+        paid = False
+        truncated = False
+        for ask in range(1, asks_allowed + 1):
+            call = Call(
+                messages=messages,
+                prompt=request.prompt,
+                params=dict(request.params),
+                schema_name=request.schema_name,
+                schema=schema,
+                top_logprobs=RATING_TOP_LOGPROBS if request.reply == "rating" else 0,
+            )
+            key = request_key(
+                identity,
+                messages,
+                request.params,
+                schema,
+                prompt=request.prompt,
+                rating_values=request.rating_values,
+            )
             tally.cache_key = tally.cache_key or key
-            entry = self._cached(key)
-            if entry is not None:
-                value, _ = parse_reply(entry.get("content"), request.schema_name)
-                if value is not None:
-                    tally.add(entry, paid=False)
-                    self._record(entry["prompt_tokens"], entry["completion_tokens"], True)
-                    return tally.result(value, None, from_cache=True, asks=ask)
-            if self._budget_hit:
-                return tally.result(None, BUDGET_SKIPPED, from_cache=False, asks=ask - 1)
-            reserved = 0.0
-            if self.accountant is not None:
-                reserved = estimate_request_cost(self.spec, messages, request.params)
-                if not self.accountant.reserve(reserved):
-                    self._budget_hit = True
-                    return tally.result(None, BUDGET_SKIPPED, from_cache=False, asks=ask - 1)
-            try:
-                async with slots:
-                    if self._stopping:  # another request hit a fatal error while this one waited
-                        return tally.result(None, STOPPED, from_cache=False, asks=ask - 1)
-                    if self._budget_hit:  # the cap was reached while this one waited
-                        return tally.result(None, BUDGET_SKIPPED, from_cache=False, asks=ask - 1)
-                    completion = await backend.complete(
-                        messages, dict(request.params), request.schema_name, schema
-                    )
-            except LLMError:
-                self._stopping = True
-                raise
-            except ItemFailure as failure:
-                tally.attempts += failure.attempts
-                return tally.result(None, str(failure), from_cache=False, asks=ask)
-            finally:
-                if self.accountant is not None:
-                    self.accountant.release(reserved)
-            stored = {
-                "content": completion.content,
-                "finish_reason": completion.finish_reason,
-                "prompt_tokens": completion.prompt_tokens,
-                "completion_tokens": completion.completion_tokens,
-                "served_model": completion.served_model,
-            }
-            tally.attempts += completion.attempts
-            tally.add(stored, paid=True)
-            self._record(completion.prompt_tokens, completion.completion_tokens, False)
-            value, reason = parse_reply(completion.content, request.schema_name)
-            writes = self.cache is not None and self.cache_mode != "bypass"
+            stored = self._cached(key)
+            from_cache = stored is not None
+            if stored is None:
+                outcome = await self._fetch_once(key, call, backend, slots, tally)
+                if isinstance(outcome, str):  # not sent (budget, stop) or rejected by the server
+                    return tally.result(None, outcome, from_cache=False, asks=ask - 1)
+                stored, from_cache = outcome
+            paid = paid or not from_cache
+            tally.add(stored)
+            self._record(stored["prompt_tokens"], stored["completion_tokens"], from_cache)
+            value, problem = self._interpret(request, stored)
+            truncated = stored.get("finish_reason") == "length"
             if value is not None:
-                if writes and self.cache is not None:
-                    self.cache.put(key, stored)
-                return tally.result(value, None, from_cache=False, asks=ask)
-            problem = reason or "invalid reply"
-            if writes and self.cache is not None:
-                self.cache.put_failed(key, {**stored, "problem": problem})
+                return tally.result(value, None, from_cache=not paid, asks=ask, truncated=truncated)
             self._logger.info("request %s ask %d: %s", request.id, ask, problem)
-            messages = [
-                *messages,
-                {"role": "assistant", "content": completion.content or ""},
-                {"role": "user", "content": correction_message(problem, request.schema_name)},
-            ]
-        error = f"no valid reply after {self.max_reasks + 1} asks; last problem: {problem}"
-        return tally.result(None, error, from_cache=False, asks=self.max_reasks + 1)
+            if ask < asks_allowed and messages is not None and request.schema_name:
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": stored.get("content") or ""},
+                    {"role": "user", "content": correction_message(problem, request.schema_name)},
+                ]
+        if asks_allowed > 1:
+            problem = f"no valid reply after {asks_allowed} asks; last problem: {problem}"
+        return tally.result(
+            None, problem, from_cache=not paid, asks=asks_allowed, truncated=truncated
+        )
+
+    async def _fetch_once(
+        self,
+        key: str,
+        call: Call,
+        backend: ChatBackend,
+        slots: asyncio.Semaphore,
+        tally: _Tally,
+    ) -> tuple[dict[str, Any], bool] | str:
+        """Send ``call`` unless an identical one is already in flight in this process, in which
+        case wait for its reply (free: counted as served from the cache). Returns the stored
+        reply and whether it was shared, or why nothing was sent."""
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            outcome = await asyncio.shield(pending)
+            return (outcome, True) if isinstance(outcome, dict) else outcome
+        future: asyncio.Future[dict[str, Any] | str] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            outcome = await self._send(key, call, backend, slots, tally)
+        except BaseException as exc:
+            future.set_result(f"the identical request failed: {exc}")
+            raise
+        finally:
+            del self._in_flight[key]
+        if not future.done():
+            future.set_result(outcome)
+        return (outcome, False) if isinstance(outcome, dict) else outcome
+
+    async def _send(
+        self,
+        key: str,
+        call: Call,
+        backend: ChatBackend,
+        slots: asyncio.Semaphore,
+        tally: _Tally,
+    ) -> dict[str, Any] | str:
+        if self._budget_hit:
+            return BUDGET_SKIPPED
+        reserved = 0.0
+        if self.accountant is not None:
+            texts = call.messages or [{"role": "prompt", "content": call.prompt or ""}]
+            reserved = estimate_request_cost(self.spec, texts, call.params)
+            if not self.accountant.reserve(reserved):
+                self._budget_hit = True
+                return BUDGET_SKIPPED
+        try:
+            async with slots:
+                if self._stopping:  # another request hit a fatal error while this one waited
+                    return STOPPED
+                if self._budget_hit:  # the cap was reached while this one waited
+                    return BUDGET_SKIPPED
+                completion = await backend.complete(call)
+        except LLMError:
+            self._stopping = True
+            raise
+        except ItemFailure as failure:
+            tally.attempts += failure.attempts
+            return str(failure)
+        finally:
+            if self.accountant is not None:
+                self.accountant.release(reserved)
+        tally.attempts += completion.attempts
+        stored: dict[str, Any] = {
+            "content": completion.content,
+            "finish_reason": completion.finish_reason,
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+            "served_model": completion.served_model,
+        }
+        if completion.top_logprobs is not None:
+            stored["top_logprobs"] = completion.top_logprobs
+        # Every paid reply is kept, valid or not, so that no rerun pays for it again.
+        if self.cache is not None and self.cache_mode != "bypass":
+            self.cache.put(key, stored)
+        return stored
+
+    def _interpret(
+        self, request: LLMRequest, stored: Mapping[str, Any]
+    ) -> tuple[dict[str, Any] | None, str]:
+        """The reply's value for the request's reply kind, or why it cannot be used."""
+        content = stored.get("content")
+        if request.reply == "rating":
+            assert request.rating_values is not None
+            value, problem = rating_from_logprobs(stored.get("top_logprobs"), request.rating_values)
+            return value, problem or ""
+        if request.reply == "text":
+            if not isinstance(content, str) or not content.strip():
+                return None, "the reply was empty"
+            return {"text": content.strip()}, ""
+        assert request.schema_name is not None
+        value, problem = parse_reply(content, request.schema_name)
+        if value is None and stored.get("finish_reason") == "length":
+            limit = request.params.get("max_tokens", "the server's default")
+            return None, (
+                f"the reply was cut off at max_tokens ({limit}) before the JSON was complete; "
+                f"raise max_tokens in the params of the {self.stage or 'calling'} role"
+            )
+        return value, problem or "invalid reply"
 
     def close(self) -> None:
         """Release resources; the cache is the caller's to close."""
@@ -323,14 +379,19 @@ class _Tally:
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
-    def add(self, reply: Mapping[str, Any], paid: bool) -> None:
+    def add(self, reply: Mapping[str, Any]) -> None:
         self.raw = reply.get("content")
         self.prompt_tokens += int(reply.get("prompt_tokens", 0))
         self.completion_tokens += int(reply.get("completion_tokens", 0))
         self.served_model = str(reply.get("served_model") or self.served_model)
 
     def result(
-        self, value: dict[str, Any] | None, error: str | None, from_cache: bool, asks: int
+        self,
+        value: dict[str, Any] | None,
+        error: str | None,
+        from_cache: bool,
+        asks: int,
+        truncated: bool = False,
     ) -> LLMResult:
         return LLMResult(
             id=self.request_id,
@@ -345,4 +406,5 @@ class _Tally:
             model=self.model_id,
             served_model=self.served_model,
             asks=asks,
+            truncated=truncated,
         )

@@ -9,9 +9,16 @@ itself, which is no descriptor, acts as a virtual root at depth 0.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from meshdistill.errors import ConfigError
+
 TREE_NUMBER_SEPARATOR = "."
+# How the per-category measures split MeSH into taxonomies: by the tree number's first letter
+# (``C``, the textbook reading of "category") or by its first segment (``C04``, as KAILIN's
+# released scorer does).
+CATEGORY_CONVENTIONS = ("letter", "segment")
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,22 @@ class DescriptorRecord:
 def category_of(tree_number: str) -> str:
     """The top-level category letter of a tree number (``"C04.557"`` -> ``"C"``)."""
     return tree_number[:1]
+
+
+def top_level_heading(tree_number: str) -> str:
+    """The first segment of a tree number (``"C04.557"`` -> ``"C04"``)."""
+    return tree_number.split(TREE_NUMBER_SEPARATOR, 1)[0]
+
+
+def category_function(convention: str) -> Callable[[str], str]:
+    """The tree number -> category mapping of a convention in ``CATEGORY_CONVENTIONS``."""
+    if convention == "letter":
+        return category_of
+    if convention == "segment":
+        return top_level_heading
+    raise ConfigError(
+        "scoring.category", f"'{convention}' is not one of {', '.join(CATEGORY_CONVENTIONS)}"
+    )
 
 
 def tree_depth(tree_number: str) -> int:

@@ -1,9 +1,10 @@
 """Information content (IC) of MeSH descriptors, per top-level category.
 
-Each category letter (``A``, ``B``, ``C``, ...) is treated as its own taxonomy under a virtual
-root (the letter itself) whose IC is 0 and whose probability is 1. A descriptor placed in several
-categories has one IC in each. "Descendants of x in c" are the distinct descriptors with a
-tree number in ``c`` below one of x's tree numbers in ``c``.
+Each category (by default the tree numbers' first letter ``A``, ``B``, ``C``, ...; with
+``category="segment"`` their first segment ``C04``, ``D12``, ...) is treated as its own taxonomy
+under a virtual root (the category itself) whose IC is 0 and whose probability is 1. A
+descriptor placed in several categories has one IC in each. "Descendants of x in c" are the
+distinct descriptors with a tree number in ``c`` below one of x's tree numbers in ``c``.
 
 Two sources of IC:
 
@@ -72,8 +73,8 @@ class InformationContent:
         return self.hierarchy.tree
 
     @classmethod
-    def intrinsic(cls, tree: MeshTree) -> InformationContent:
-        hierarchy = CategoryHierarchy(tree)
+    def intrinsic(cls, tree: MeshTree, category: str = "letter") -> InformationContent:
+        hierarchy = CategoryHierarchy(tree, category)
         ic_by_category: dict[str, np.ndarray] = {}
         probability_by_category: dict[str, np.ndarray] = {}
         for category in hierarchy.categories:
@@ -101,10 +102,11 @@ class InformationContent:
         tree: MeshTree,
         annotations: Iterable[Sequence[str]],
         smoothing: float = DEFAULT_CORPUS_SMOOTHING,
+        category: str = "letter",
     ) -> InformationContent:
         if not smoothing > 0:
             raise ConfigError("smoothing", f"must be greater than 0, got {smoothing}")
-        hierarchy = CategoryHierarchy(tree)
+        hierarchy = CategoryHierarchy(tree, category)
         counts = np.zeros(len(hierarchy.uis), dtype=np.float64)
         ignored = 0
         for document in annotations:

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from meshdistill.errors import InputError
+from meshdistill.fileio import default_file_mode
 from meshdistill.mesh.descriptor import DescriptorRecord
 
 # Bump when the table's columns or their meaning change, so old caches are not read.
@@ -64,6 +65,7 @@ def write_table(records: Iterable[DescriptorRecord], path: str | Path) -> None:
     )
     os.close(handle)
     try:
+        os.chmod(temporary, default_file_mode())  # not mkstemp's 0600: like any other output
         pq.write_table(table, temporary)
         os.replace(temporary, target)
     except BaseException:

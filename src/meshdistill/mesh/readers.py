@@ -19,17 +19,16 @@ per descriptor, which is the table being built anyway.
 
 from __future__ import annotations
 
-import gzip
 import io
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO
 
+from meshdistill.content import open_file
 from meshdistill.errors import InputError
 from meshdistill.mesh.descriptor import DescriptorRecord, is_well_formed_tree_number
 
-GZIP_MAGIC = b"\x1f\x8b"
 SYNTHETIC_UI_PREFIX = "name:"
 TSV_HEADER_FIELDS = ("tree number", "desc ui", "term")
 
@@ -45,12 +44,7 @@ def synthetic_ui(name: str) -> str:
 
 def open_binary(path: Path) -> IO[bytes]:
     """Open a file for reading bytes, decompressing transparently when it is gzip."""
-    try:
-        with path.open("rb") as probe:
-            compressed = probe.read(len(GZIP_MAGIC)) == GZIP_MAGIC
-        return cast(IO[bytes], gzip.open(path, "rb")) if compressed else path.open("rb")
-    except OSError as error:
-        raise InputError(str(path), f"cannot open: {error.strerror or error}") from error
+    return open_file(path)
 
 
 def open_text(path: Path) -> IO[str]:

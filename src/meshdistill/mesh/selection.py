@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from meshdistill.errors import ConfigError
+from meshdistill.errors import ConfigError, UnknownDescriptorError
 from meshdistill.mesh.tree import MeshTree
 
 SUBTREE_KEYS = frozenset({"tree_number", "max_depth"})
@@ -20,14 +20,22 @@ def select_descriptors(
     """UIs selected by any of the three routes, each once, in a reproducible order.
 
     Order: the given UIs, then the names (preferred names, entry terms or headings with
-    qualifiers), then each subtree's descriptors sorted by tree number. A value the tree does not
-    know raises UnknownDescriptorError naming it; a malformed subtree entry raises ConfigError.
+    qualifiers; compared without regard to case, spacing or Unicode spelling), then each
+    subtree's descriptors sorted by tree number. A value the tree does not know raises
+    UnknownDescriptorError naming it (for a name, with the closest known names); a malformed
+    subtree entry raises ConfigError.
     """
     selected: dict[str, None] = {}
     for ui in uis:
         selected.setdefault(tree.resolve_ui(ui), None)
     for name in names:
-        selected.setdefault(tree.ui_for_heading(name), None)
+        try:
+            ui = tree.ui_for_heading(name)
+        except UnknownDescriptorError as error:
+            raise UnknownDescriptorError(
+                error.kind, error.value, error.source, tree.closest_names(name)
+            ) from None
+        selected.setdefault(ui, None)
     for position, entry in enumerate(subtrees):
         tree_number, max_depth = _subtree_entry(entry, position)
         for ui in tree.subtree(tree_number, max_depth):

@@ -10,6 +10,8 @@ index waits for first use), so a cached full MeSH loads in a fraction of a secon
 
 from __future__ import annotations
 
+import difflib
+import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -19,14 +21,32 @@ from meshdistill.mesh import parquet_cache, readers
 from meshdistill.mesh.descriptor import (
     TREE_NUMBER_SEPARATOR,
     DescriptorRecord,
-    ancestor_tree_numbers,
     category_of,
     common_prefix_depth,
+    parent_tree_number,
     tree_depth,
 )
 
 HEADING_QUALIFIER_SEPARATOR = "/"
 MAJOR_TOPIC_MARK = "*"
+#: How many close names an unknown-name error suggests, and how close they must be (difflib).
+SUGGESTED_NAMES = 3
+SUGGESTION_CUTOFF = 0.6
+# Typographic look-alikes that NFKC leaves alone but MeSH names spell in ASCII.
+_ASCII_LOOKALIKES = str.maketrans(
+    {
+        "\u2018": "'",  # left single quotation mark
+        "\u2019": "'",  # right single quotation mark (the usual curly apostrophe)
+        "\u201b": "'",
+        "\u2032": "'",  # prime
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2010": "-",  # hyphen
+        "\u2011": "-",  # no-break hyphen
+        "\u2012": "-",
+        "\u2013": "-",  # en dash
+    }
+)
 
 
 class MeshTree:
@@ -196,6 +216,21 @@ class MeshTree:
                 raise UnknownDescriptorError(kind, heading, self._source)
             candidate = head
 
+    def closest_names(self, name: str, limit: int = SUGGESTED_NAMES) -> tuple[str, ...]:
+        """Known names (preferred names, entry terms) closest to ``name``, as ``'Name' (UI)``."""
+        keys = difflib.get_close_matches(
+            _name_key(name), list(self._ui_by_name), n=limit, cutoff=SUGGESTION_CUTOFF
+        )
+        found: list[str] = []
+        for key in keys:
+            ui = self._ui_by_name[key]
+            record = self._records[ui]
+            spelled = next(
+                (t for t in (record.name, *record.entry_terms) if _name_key(t) == key), key
+            )
+            found.append(f"'{spelled}' ({ui})")
+        return tuple(found)
+
     def ui_for_tree_number(self, tree_number: str) -> str:
         found = self._ui_by_tree_number.get(tree_number.strip())
         if found is None:
@@ -263,11 +298,20 @@ class MeshTree:
             found.discard(start)
         return frozenset(found)
 
+    def owner_above(self, tree_number: str) -> str | None:
+        """The descriptor one level above ``tree_number``: the owner of its parent tree number
+        (in a partial tree, of the nearest owned prefix); None at the top level."""
+        return self._owner_above(tree_number)
+
     def _owner_above(self, tree_number: str) -> str | None:
-        for prefix in reversed(ancestor_tree_numbers(tree_number)):
+        # Walk up one level at a time: in a full tree the parent itself is owned, so this
+        # usually stops at the first step (it runs once per tree number when links are built).
+        prefix = parent_tree_number(tree_number)
+        while prefix is not None:
             owner = self._ui_by_tree_number.get(prefix)
             if owner is not None:
                 return owner
+            prefix = parent_tree_number(prefix)
         return None
 
     def _child_links(self) -> dict[str, tuple[tuple[str, str], ...]]:
@@ -281,6 +325,39 @@ class MeshTree:
                     links.setdefault(parent, []).append(link)
             self._children = {ui: tuple(dict.fromkeys(found)) for ui, found in links.items()}
         return self._children
+
+    def find_cycle(self) -> tuple[str, tuple[str, ...]] | None:
+        """A loop in the parent links of one category, as (category, UIs around the loop with
+        the first repeated at the end), or None when the hierarchy is a proper one.
+
+        A loop arises when tree numbers contradict each other (X owns A01 and A02.1 while Y
+        owns A02 and A01.1); navigation copes, but information content cannot be computed.
+        """
+        by_category: dict[str, dict[str, list[str]]] = {}
+        for parent, links in self._child_links().items():
+            for category, child in links:
+                by_category.setdefault(category, {}).setdefault(parent, []).append(child)
+        for category in sorted(by_category):
+            children = by_category[category]
+            on_path_or_done: dict[str, bool] = {}  # True while on the current path
+            for start in sorted(children):
+                if start in on_path_or_done:
+                    continue
+                path = [start]
+                on_path_or_done[start] = True
+                pending = [iter(children.get(start, ()))]
+                while pending:
+                    next_child = next(pending[-1], None)
+                    if next_child is None:
+                        on_path_or_done[path.pop()] = False
+                        pending.pop()
+                    elif on_path_or_done.get(next_child):
+                        return category, (*path[path.index(next_child) :], next_child)
+                    elif next_child not in on_path_or_done:
+                        on_path_or_done[next_child] = True
+                        path.append(next_child)
+                        pending.append(iter(children.get(next_child, ())))
+        return None
 
     def _tree_numbers_below(self, tree_number: str) -> Iterator[str]:
         # All tree numbers starting with "<tree_number>." are contiguous in sorted order.
@@ -346,6 +423,10 @@ class MeshTree:
 
 
 def _name_key(name: str) -> str:
+    """Names compare equal whatever their case, spacing or Unicode spelling (NFKC, so no-break
+    spaces and full-width letters count as their plain forms; curly quotes and dashes as ASCII)."""
+    if not name.isascii():  # the rare case: skip normalisation for plain ASCII (a hot path)
+        name = unicodedata.normalize("NFKC", name).translate(_ASCII_LOOKALIKES)
     folded = name.casefold()
     # Most names need no whitespace clean-up; skip the split/join for them (it is a hot path).
     if "  " in folded or folded != folded.strip() or "\t" in folded or "\n" in folded:

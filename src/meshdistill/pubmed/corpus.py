@@ -8,7 +8,7 @@ a :class:`CorpusReport` that the workflow writes next to its output.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,7 @@ def iter_corpus(
     (names it cannot map are counted in ``report.unmapped_names`` and the heading dropped).
     Records without abstract text or without any mapped heading are skipped and counted
     (names are only mapped, and unmapped ones counted, for records that have an abstract).
-    Duplicate PMIDs are not removed here (that needs memory); :func:`load_corpus` does it.
+    Duplicate PMIDs are not removed here (that needs memory); :func:`latest_versions` does it.
     """
     report = report if report is not None else CorpusReport()
     if isinstance(paths, str | Path):
@@ -136,21 +136,52 @@ def iter_corpus(
             yield article
 
 
+def latest_versions(
+    articles: Iterable[Article],
+    report: CorpusReport,
+    wanted: Callable[[Article], bool] | None = None,
+) -> list[Article]:
+    """One record per PMID: its newest version.
+
+    This is how PubMed's own files are meant to be read: update files follow the baseline and
+    each other in order, and a record in a later file replaces the earlier one. Where both
+    versions carry a revision date (PubMed XML DateRevised, MEDLINE LR) the later date wins
+    whatever the file order; otherwise the one that comes later wins. Replaced versions are
+    counted in ``report.duplicates_replaced``.
+
+    With ``wanted``, only the newest versions it accepts are kept, and only PMIDs that ever had
+    a wanted version are remembered, so memory follows the selection rather than the corpus: a
+    PMID whose newest version is not wanted is dropped even if an older one was, and only
+    duplicates of such PMIDs are counted. A replacing version keeps the position of the first.
+    """
+    kept: dict[str, Article] = {}
+    newest_revision: dict[str, str | None] = {}  # PMIDs that ever had a wanted version
+    for article in articles:
+        pmid = article.pmid
+        if pmid in newest_revision:
+            report.duplicates_replaced += 1
+            known = newest_revision[pmid]
+            if article.revised is not None and known is not None and article.revised < known:
+                continue  # an older version listed after a newer one: the newer stays
+        if wanted is None or wanted(article):
+            kept[pmid] = article
+            newest_revision[pmid] = article.revised
+        elif pmid in newest_revision:
+            kept.pop(pmid, None)
+            newest_revision[pmid] = article.revised
+    return list(kept.values())
+
+
 def load_corpus(
     paths: Sequence[str | Path],
     fmt: str = "auto",
     name_to_ui: NameToUi | None = None,
 ) -> tuple[list[Article], CorpusReport]:
-    """Read a whole corpus into memory, keeping one record per PMID.
-
-    When a PMID appears more than once (a baseline file followed by update files) the later
-    version wins but keeps the position of the first, so the order stays stable.
-    """
+    """Read a whole corpus into memory, keeping the newest version of each PMID (see
+    :func:`latest_versions`)."""
     report = CorpusReport()
-    by_pmid: dict[str, Article] = {}
-    for article in iter_corpus(paths, fmt=fmt, name_to_ui=name_to_ui, report=report):
-        if article.pmid in by_pmid:
-            report.duplicates_replaced += 1
-        by_pmid[article.pmid] = article
-    report.kept = len(by_pmid)
-    return list(by_pmid.values()), report
+    articles = latest_versions(
+        iter_corpus(paths, fmt=fmt, name_to_ui=name_to_ui, report=report), report
+    )
+    report.kept = len(articles)
+    return articles, report

@@ -3,19 +3,31 @@
 Per descriptor: one ESearch on the history server gives the hit count; if more records are
 wanted than PubMed lets one query page through (10,000), the query is split by publication
 date until every part fits, newest part first; each part is fetched with EFetch in batches.
-Every reply is cached on disk, keyed by what it answers, so a rerun sends no requests.
+Every reply is cached on disk, keyed by the endpoint and what it answers, so a rerun sends no
+requests. A reply is cached only once it has been read whole and checked (root element, counts):
+an HTML page, a truncated reply or an error message is never kept as an answer.
+
+``EntrezSettings.order`` picks which records come first: ``newest`` is ESearch's default
+("most recent") order and ``relevance`` its ``sort=relevance``, both fetched from the
+history server as above; ``oldest`` and ``random`` list the PMIDs (at most the ESearch cap,
+the most recent ones when there are more), reorder them (:mod:`meshdistill.pubmed.order`)
+and fetch by PMID until enough usable records are in.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
+from meshdistill.content import looks_like_html
+from meshdistill.errors import InputError
 from meshdistill.pubmed.entrez_settings import EntrezSettings
 from meshdistill.pubmed.filtering import SkipReason, skip_reason
+from meshdistill.pubmed.order import ordered_pmids
 from meshdistill.pubmed.query import (
     DateRange,
     SearchResult,
@@ -40,6 +52,8 @@ __all__ = [
 ]
 
 DB = "pubmed"
+
+_Reply = TypeVar("_Reply")
 
 
 @dataclass
@@ -76,6 +90,37 @@ class _Search:
     result: SearchResult
 
 
+@dataclass(frozen=True)
+class _FetchReply:
+    """The articles of an EFetch reply, or the error NCBI sent instead (then not cached)."""
+
+    articles: list[Article]
+    error: str | None = None
+
+
+def read_efetch(body: bytes, what: str, asked: int) -> _FetchReply:
+    """Check and read an EFetch reply for ``asked`` records; raise EntrezError if it is not a
+    whole PubMed XML reply (an HTML page, cut short, another root element, too many records)."""
+    if looks_like_html(body):
+        raise EntrezError(f"EFetch {what}: the reply is an HTML page, not PubMed XML")
+    problem = efetch_error(body)
+    if problem is not None:
+        return _FetchReply([], problem)
+    stream = io.BytesIO(body)
+    stream.name = f"EFetch reply for {what}"
+    try:
+        articles = list(iter_pubmed_xml(stream))
+    except InputError as exc:
+        raise EntrezError(
+            f"EFetch {what}: the reply is not whole PubMed XML ({exc.problem})"
+        ) from None
+    if len(articles) > asked:
+        raise EntrezError(
+            f"EFetch {what}: the reply has {len(articles)} records, but it asked for {asked}"
+        )
+    return _FetchReply(articles)
+
+
 class EntrezClient:
     @classmethod
     def from_config(
@@ -93,7 +138,11 @@ class EntrezClient:
         self.settings = settings
         self.logger = logger or logging.getLogger("meshdistill.pubmed.entrez")
         self.transport = transport or Transport(settings, self.logger)
-        self.cache = ResponseCache(settings.cache_dir) if settings.cache_dir else None
+        self.cache = (
+            ResponseCache(settings.cache_dir, endpoint=settings.eutils_url)
+            if settings.cache_dir
+            else None
+        )
         self.cache_hits = 0
         if not settings.email and settings.base_url is None:
             self.logger.warning("no NCBI e-mail set (NCBI_EMAIL): NCBI asks for one")
@@ -107,26 +156,56 @@ class EntrezClient:
         self,
         utility: str,
         params: dict[str, Any],
+        read: Callable[[bytes], _Reply],
         cache_params: dict[str, Any] | None = None,
         refresh: bool = False,
-    ) -> bytes:
-        """Send (or read from the cache) one request; ``cache_params`` overrides the key."""
+        keep: Callable[[_Reply], bool] = lambda _: True,
+    ) -> _Reply:
+        """Send (or read from the cache) one request and ``read`` the reply.
+
+        ``read`` raises EntrezError for a reply that is not a whole, sound answer; such a reply
+        is never cached, nor one that ``keep`` turns down. ``cache_params`` overrides the key.
+        """
         key_params = cache_params if cache_params is not None else params
         if self.cache is not None and not refresh:
             cached = self.cache.get(utility, key_params)
             if cached is not None:
+                try:
+                    reply = read(cached)
+                except EntrezError as exc:
+                    path = self.cache.path_for(utility, key_params)
+                    raise EntrezError(
+                        f"the cached reply {path} is unusable ({exc}); delete that file (or the "
+                        f"whole folder {self.cache.directory}) and run again to fetch it anew"
+                    ) from None
                 self.cache_hits += 1
-                return cached
+                return reply
         body = self.transport.get(utility, params)
-        if self.cache is not None and efetch_error(body) is None:
+        reply = read(body)
+        if self.cache is not None and keep(reply):
             self.cache.put(utility, key_params, body)
-        return body
+        return reply
 
     # -- searching ---------------------------------------------------------------------
+    def _sort_params(self) -> dict[str, str]:
+        return {"sort": "relevance"} if self.settings.order == "relevance" else {}
+
     def _history_search(self, term: str, refresh: bool = False) -> _Search:
-        params = {"db": DB, "term": term, "usehistory": "y", "retmax": 0, "retmode": "xml"}
-        body = self._request("esearch", params, refresh=refresh)
-        return _Search(term, parse_esearch(body, f"ESearch {term!r}"))
+        params: dict[str, Any] = {
+            "db": DB,
+            "term": term,
+            "usehistory": "y",
+            "retmax": 0,
+            "retmode": "xml",
+            **self._sort_params(),
+        }
+        result = self._request(
+            "esearch",
+            params,
+            lambda body: parse_esearch(body, f"ESearch {term!r}"),
+            refresh=refresh,
+        )
+        return _Search(term, result)
 
     def search_relevance(self, query: str, retmax: int) -> list[str]:
         """PMIDs for ``query`` in PubMed's relevance order (at most the ESearch cap)."""
@@ -137,14 +216,21 @@ class EntrezClient:
             "retmax": max(0, min(retmax, self.settings.esearch_cap)),
             "retmode": "xml",
         }
-        body = self._request("esearch", params)
-        return parse_esearch(body, f"ESearch {query!r}").ids
+        return self._request(
+            "esearch", params, lambda body: parse_esearch(body, f"ESearch {query!r}")
+        ).ids
 
     # -- fetching ----------------------------------------------------------------------
-    def _fetch_history_batch(self, search: _Search, retstart: int, retmax: int) -> bytes:
+    def _fetch_history_batch(self, search: _Search, retstart: int, retmax: int) -> list[Article]:
         # Keyed by the query rather than the WebEnv, which differs per session: a rerun
         # finds the batch whatever history session it is in.
-        cache_params = {"db": DB, "term": search.term, "retstart": retstart, "retmax": retmax}
+        cache_params = {
+            "db": DB,
+            "term": search.term,
+            "retstart": retstart,
+            "retmax": retmax,
+            **self._sort_params(),
+        }
         for fresh_search in (False, True):
             params = {
                 "db": DB,
@@ -154,10 +240,17 @@ class EntrezClient:
                 "retmax": retmax,
                 "retmode": "xml",
             }
-            body = self._request("efetch", params, cache_params=cache_params)
-            problem = efetch_error(body)
+            what = f"for {search.term!r} at {retstart}"
+            reply = self._request(
+                "efetch",
+                params,
+                partial(read_efetch, what=what, asked=retmax),
+                cache_params=cache_params,
+                keep=lambda fetched: fetched.error is None,
+            )
+            problem = reply.error
             if problem is None:
-                return body
+                return reply.articles
             if fresh_search:
                 break
             # Usually an expired history session (e.g. a search read from the cache): search
@@ -166,10 +259,16 @@ class EntrezClient:
             search.result = self._history_search(search.term, refresh=True).result
         raise EntrezError(f"EFetch for {search.term!r} at {retstart} failed: {problem}")
 
-    def _parse(self, body: bytes, what: str) -> list[Article]:
-        stream = io.BytesIO(body)
-        stream.name = f"EFetch reply for {what}"
-        return list(iter_pubmed_xml(stream))
+    def _keep(self, article: Article, report: FetchReport, articles: list[Article]) -> None:
+        report.fetched += 1
+        reason = skip_reason(article)
+        if reason is SkipReason.NO_ABSTRACT:
+            report.skipped_no_abstract += 1
+        elif reason is SkipReason.NO_MESH:
+            report.skipped_no_mesh += 1
+        else:
+            report.kept += 1
+            articles.append(article)
 
     def _collect(
         self,
@@ -183,20 +282,11 @@ class EntrezClient:
         total = min(search.result.count, wanted, self.settings.esearch_cap)
         for retstart in range(0, total, self.settings.batch_size):
             size = min(self.settings.batch_size, total - retstart)
-            body = self._fetch_history_batch(search, retstart, size)
-            for article in self._parse(body, search.term):
+            for article in self._fetch_history_batch(search, retstart, size):
                 if article.pmid in seen:
                     continue
                 seen.add(article.pmid)
-                report.fetched += 1
-                reason = skip_reason(article)
-                if reason is SkipReason.NO_ABSTRACT:
-                    report.skipped_no_abstract += 1
-                elif reason is SkipReason.NO_MESH:
-                    report.skipped_no_mesh += 1
-                else:
-                    report.kept += 1
-                    articles.append(article)
+                self._keep(article, report, articles)
 
     def _fetch_range(
         self,
@@ -246,17 +336,20 @@ class EntrezClient:
         term = build_term(name, ui, self.settings)
         configured = settings_date_range(self.settings)
         sent_before, hits_before = self.requests_sent, self.cache_hits
-        top = self._history_search(with_dates(term, configured))
-        report = FetchReport(query=top.term, total_hits=top.result.count)
         articles: list[Article] = []
-        seen: set[str] = set()
-        wanted = min(top.result.count, self.settings.max_records)
-        if wanted <= self.settings.esearch_cap:
-            self._collect(top, wanted, report, articles, seen)
+        if self.settings.order in ("oldest", "random"):
+            report = self._fetch_reordered(with_dates(term, configured), articles)
         else:
-            self._fetch_range(
-                term, configured or full_date_range(self.settings), top, report, articles, seen
-            )
+            top = self._history_search(with_dates(term, configured))
+            report = FetchReport(query=top.term, total_hits=top.result.count)
+            seen: set[str] = set()
+            wanted = min(top.result.count, self.settings.max_records)
+            if wanted <= self.settings.esearch_cap:
+                self._collect(top, wanted, report, articles, seen)
+            else:
+                self._fetch_range(
+                    term, configured or full_date_range(self.settings), top, report, articles, seen
+                )
         report.requests = self.requests_sent - sent_before
         report.cache_hits = self.cache_hits - hits_before
         self.logger.info(
@@ -274,6 +367,33 @@ class EntrezClient:
         )
         return articles, report
 
+    def _fetch_reordered(self, term: str, articles: list[Article]) -> FetchReport:
+        """Fetch up to ``max_records`` records by PMID, in ``settings.order`` over the PMIDs
+        ESearch lists (as with the other orders, unusable records count towards the limit)."""
+        cap = self.settings.esearch_cap
+        params = {"db": DB, "term": term, "retmax": cap, "retmode": "xml"}
+        listed = self._request(
+            "esearch", params, lambda body: parse_esearch(body, f"ESearch {term!r}")
+        )
+        report = FetchReport(query=term, total_hits=listed.count)
+        if listed.count > len(listed.ids):
+            self.logger.warning(
+                "%r: %d hits, more than the ESearch cap %d: order '%s' applies to the %d most "
+                "recent (narrow the query or set date_from/date_to to reach older records)",
+                term,
+                listed.count,
+                cap,
+                self.settings.order,
+                len(listed.ids),
+            )
+        pending = ordered_pmids(listed.ids, self.settings.order, self.settings.seed)
+        while pending and report.fetched < self.settings.max_records:
+            size = min(self.settings.batch_size, self.settings.max_records - report.fetched)
+            batch, pending = pending[:size], pending[size:]
+            for article in self.fetch_pmids(batch):
+                self._keep(article, report, articles)
+        return report
+
     def fetch_pmids(self, pmids: Sequence[str]) -> list[Article]:
         """Articles for ``pmids`` (any usable or not), in the order asked; unknown ones absent."""
         unique = list(dict.fromkeys(str(p).strip() for p in pmids if str(p).strip()))
@@ -281,10 +401,15 @@ class EntrezClient:
         for start in range(0, len(unique), self.settings.batch_size):
             batch = unique[start : start + self.settings.batch_size]
             params = {"db": DB, "id": ",".join(batch), "retmode": "xml"}
-            body = self._request("efetch", params)
-            problem = efetch_error(body)
-            if problem is not None:
-                raise EntrezError(f"EFetch of {len(batch)} PMIDs from {batch[0]} failed: {problem}")
-            for article in self._parse(body, f"PMIDs from {batch[0]}"):
+            what = f"of {len(batch)} PMIDs from {batch[0]}"
+            reply = self._request(
+                "efetch",
+                params,
+                partial(read_efetch, what=what, asked=len(batch)),
+                keep=lambda fetched: fetched.error is None,
+            )
+            if reply.error is not None:
+                raise EntrezError(f"EFetch {what} failed: {reply.error}")
+            for article in reply.articles:
                 found.setdefault(article.pmid, article)
         return [found[p] for p in unique if p in found]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from meshdistill.errors import ConfigError
+from meshdistill.pubmed.order import ORDERS
 
 DEFAULT_QUERY_TEMPLATE = '"{name}"[MeSH Major Topic]'
 NCBI_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
@@ -48,6 +49,10 @@ class EntrezSettings:
     has_abstract: bool = True
     batch_size: int = 200
     max_records: int = 1000
+    # Which records come first (meshdistill.pubmed.order): newest = ESearch's default order,
+    # relevance = its sort=relevance, oldest and random reorder the PMIDs ESearch lists.
+    order: str = "newest"
+    seed: int = 0
     esearch_cap: int = NCBI_ESEARCH_CAP
     max_tries: int = 5
     backoff_base_s: float = 1.0
@@ -105,6 +110,8 @@ class EntrezSettings:
                 raise ConfigError(
                     f"{prefix}.{name}", f"must be YYYY, YYYY/MM or YYYY/MM/DD, got {value!r}"
                 )
+        if self.order not in ORDERS:
+            raise ConfigError(f"{prefix}.order", f"must be one of {', '.join(ORDERS)}")
         if "{name}" not in self.query_template and "{ui}" not in self.query_template:
             raise ConfigError(f"{prefix}.query_template", "must contain {name} or {ui}")
 

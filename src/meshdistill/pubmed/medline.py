@@ -7,16 +7,15 @@ descriptor or qualifier (``*Neoplasms/drug therapy/*genetics``) is a major topic
 
 from __future__ import annotations
 
-import gzip
-import io
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO, cast
+from typing import Any, TextIO
 
 from Bio import Medline
 
+from meshdistill.content import open_text
 from meshdistill.errors import InputError
 from meshdistill.records import AbstractSection, Article, MeshHeading, Qualifier
 
@@ -76,6 +75,12 @@ def _as_text(value: Any) -> str:
     return " ".join(" ".join(_as_list(value)).split())
 
 
+def _revision_date(text: str) -> str | None:
+    """The LR field (last revision, YYYYMMDD), or None when absent or malformed."""
+    digits = text.strip()[:8]
+    return digits if len(digits) == 8 and digits.isdigit() else None
+
+
 def record_to_article(record: dict[str, Any], split_labels: bool = True) -> Article | None:
     """Convert one ``Bio.Medline`` record; returns None for a record without a PMID."""
     pmid = _as_text(record.get("PMID"))
@@ -98,11 +103,13 @@ def record_to_article(record: dict[str, Any], split_labels: bool = True) -> Arti
         journal=_as_text(record.get("JT")) or _as_text(record.get("TA")) or None,
         publication_types=_as_list(record.get("PT")),
         language=languages[0] if languages else None,
+        revised=_revision_date(_as_text(record.get("LR"))),
     )
 
 
 def iter_medline(source: str | Path | TextIO, split_labels: bool = True) -> Iterator[Article]:
-    """Yield articles from a MEDLINE text file (plain or ``.gz``) or text stream, in order.
+    """Yield articles from a MEDLINE text file (plain or gzipped, told by content) or text stream,
+    in order.
 
     A record without a PMID raises :class:`InputError` naming the file and its position.
     """
@@ -110,16 +117,7 @@ def iter_medline(source: str | Path | TextIO, split_labels: bool = True) -> Iter
         if isinstance(source, str | Path):
             path = Path(source)
             name = str(path)
-            try:
-                binary: BinaryIO = closer.enter_context(open(path, "rb"))
-                if path.name.endswith(".gz"):
-                    gz = closer.enter_context(gzip.GzipFile(fileobj=binary, mode="rb"))
-                    binary = cast(BinaryIO, gz)
-            except OSError as exc:
-                raise InputError(name, f"cannot open: {exc.strerror or exc}") from None
-            handle: TextIO = closer.enter_context(
-                io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict")
-            )
+            handle: TextIO = open_text(path, closer, encoding="utf-8-sig")
         else:
             handle = source
             name = str(getattr(source, "name", "<stream>"))
@@ -132,3 +130,5 @@ def iter_medline(source: str | Path | TextIO, split_labels: bool = True) -> Iter
                 yield article
         except UnicodeDecodeError as exc:
             raise InputError(name, f"not UTF-8 text: {exc}", record=f"#{index + 1}") from None
+        except (OSError, EOFError) as exc:  # e.g. a gzip stream cut short
+            raise InputError(name, f"cannot read: {exc}", record=f"#{index + 1}") from None

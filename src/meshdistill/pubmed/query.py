@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from meshdistill.content import looks_like_html
 from meshdistill.pubmed.entrez_settings import EntrezSettings
 from meshdistill.pubmed.transport import EntrezError
 
@@ -97,11 +98,16 @@ class SearchResult:
 
 
 def parse_esearch(body: bytes, what: str) -> SearchResult:
-    """Read an ESearch XML reply; raise EntrezError on a reported error or bad XML."""
+    """Read an ESearch XML reply; raise EntrezError on a reported error, an HTML page, bad or
+    truncated XML, another root element or a missing or non-numeric Count."""
+    if looks_like_html(body):
+        raise EntrezError(f"{what}: the reply is an HTML page, not ESearch XML")
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
-        raise EntrezError(f"{what}: ESearch reply is not XML ({exc})") from None
+        raise EntrezError(f"{what}: ESearch reply is not whole XML ({exc})") from None
+    if root.tag != "eSearchResult":
+        raise EntrezError(f"{what}: ESearch reply has root <{root.tag}>, not <eSearchResult>")
     errors = [e.text or "" for e in root.iter("ERROR")]
     count_text = root.findtext("Count")
     if errors and not all(any(h in e.lower() for h in _HARMLESS_ERRORS) for e in errors):
@@ -110,6 +116,8 @@ def parse_esearch(body: bytes, what: str) -> SearchResult:
         if errors:
             return SearchResult(0, [], None, None)
         raise EntrezError(f"{what}: ESearch reply has no Count")
+    if not count_text.strip().isdigit():
+        raise EntrezError(f"{what}: ESearch reply has Count {count_text!r}, not a number")
     return SearchResult(
         count=int(count_text),
         ids=[(i.text or "").strip() for i in root.iterfind("IdList/Id") if i.text],

@@ -15,6 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any, cast
 
+from meshdistill.content import open_text
 from meshdistill.errors import InputError
 from meshdistill.records import Article
 
@@ -35,22 +36,20 @@ def article_from_mapping(data: Any, source: str, where: str) -> Article:
         ) from None
 
 
-def _open_text(path: Path, mode: str, closer: ExitStack) -> IO[str]:
+def _open_text_for_writing(path: Path, closer: ExitStack) -> IO[str]:
     try:
-        if path.name.endswith(".gz"):
-            handle: Any = gzip.open(path, mode + "t", encoding="utf-8")
-        else:
-            handle = open(path, mode, encoding="utf-8", newline="\n")
+        handle: Any = open(path, "w", encoding="utf-8", newline="\n")
         return cast(IO[str], closer.enter_context(handle))
     except OSError as exc:
         raise InputError(str(path), f"cannot open: {exc.strerror or exc}") from None
 
 
 def iter_jsonl(path: str | Path) -> Iterator[Article]:
-    """Yield articles from a JSONL file (optionally ``.gz``); blank lines are ignored."""
+    """Yield articles from a JSONL file (plain or gzipped, told by content); blank lines are
+    ignored."""
     path = Path(path)
     with ExitStack() as closer:
-        handle = _open_text(path, "r", closer)
+        handle = open_text(path, closer)
         line_no = 0
         try:
             for line_no, line in enumerate(handle, start=1):
@@ -65,6 +64,8 @@ def iter_jsonl(path: str | Path) -> Iterator[Article]:
                 yield article_from_mapping(data, str(path), f"line {line_no}")
         except UnicodeDecodeError as exc:
             raise InputError(str(path), f"not UTF-8: {exc}", f"line {line_no + 1}") from None
+        except (OSError, EOFError) as exc:  # e.g. a gzip stream cut short
+            raise InputError(str(path), f"cannot read: {exc}", f"line {line_no + 1}") from None
 
 
 def iter_parquet(
@@ -106,7 +107,7 @@ def write_jsonl(path: str | Path, articles: Iterable[Article]) -> int:
                 binary.write((article_json_line(article) + "\n").encode("utf-8"))
                 count += 1
             return count
-        handle = _open_text(path, "w", closer)
+        handle = _open_text_for_writing(path, closer)
         for article in articles:
             handle.write(article_json_line(article) + "\n")
             count += 1

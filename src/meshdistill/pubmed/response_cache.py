@@ -1,7 +1,9 @@
 """A directory of raw E-utilities replies, so a rerun does not ask NCBI again.
 
-Each reply is stored under a SHA-256 of the utility and its parameters, without the e-mail,
-API key and tool name (they do not change the answer and must never be written to disk).
+Each reply is stored under a SHA-256 of the endpoint, the utility and its parameters, without
+the e-mail, API key and tool name (they do not change the answer and must never be written to
+disk). The endpoint is part of the key so that two servers sharing one folder (NCBI and a
+mirror, or a test server) never answer for each other.
 Files are written to a temporary name and renamed, so a crash or a parallel job never leaves
 a half-written reply behind.
 """
@@ -19,36 +21,41 @@ from meshdistill.fileio import atomic_write_bytes, atomic_write_text
 IDENTITY_PARAMS = frozenset({"email", "api_key", "tool"})
 
 
-def cache_key(utility: str, params: Mapping[str, object]) -> str:
+def cache_key(endpoint: str, utility: str, params: Mapping[str, object]) -> str:
     kept = {k: str(v) for k, v in params.items() if k not in IDENTITY_PARAMS and v is not None}
-    blob = json.dumps({"utility": utility, "params": kept}, sort_keys=True, ensure_ascii=False)
+    blob = json.dumps(
+        {"endpoint": endpoint, "utility": utility, "params": kept},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 class ResponseCache:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, endpoint: str) -> None:
         self.directory = Path(directory)
+        self.endpoint = endpoint
 
-    def _path(self, key: str) -> Path:
+    def path_for(self, utility: str, params: Mapping[str, object]) -> Path:
+        """The file that holds (or would hold) the reply to this request."""
+        key = cache_key(self.endpoint, utility, params)
         return self.directory / key[:2] / f"{key}.xml"
 
     def get(self, utility: str, params: Mapping[str, object]) -> bytes | None:
         try:
-            return self._path(cache_key(utility, params)).read_bytes()
+            return self.path_for(utility, params).read_bytes()
         except FileNotFoundError:
             return None
 
     def put(self, utility: str, params: Mapping[str, object], body: bytes) -> None:
-        key = cache_key(utility, params)
-        path = self._path(key)
+        path = self.path_for(utility, params)
         atomic_write_bytes(path, body)
         # A readable note of what the reply answers helps when inspecting the cache by hand.
         note = {k: str(v) for k, v in sorted(params.items()) if k not in IDENTITY_PARAMS}
         note_path = path.with_suffix(".json")
         if not note_path.exists():
-            atomic_write_text(
-                note_path, json.dumps({"utility": utility, "params": note}, sort_keys=True)
-            )
+            described = {"endpoint": self.endpoint, "utility": utility, "params": note}
+            atomic_write_text(note_path, json.dumps(described, sort_keys=True))
 
     def discard(self, utility: str, params: Mapping[str, object]) -> None:
-        self._path(cache_key(utility, params)).unlink(missing_ok=True)
+        self.path_for(utility, params).unlink(missing_ok=True)

@@ -50,6 +50,7 @@ class ArticleSpec:
     publication_types: Sequence[tuple[str, str]] = (("D016428", "Journal Article"),)
     language: str = "eng"
     medline_date: str | None = None  # written instead of Year/Month/Day when set
+    revised: PubDate | None = None  # DateRevised, when set
 
 
 def _text(value: str) -> str:
@@ -63,6 +64,10 @@ def article_xml(spec: ArticleSpec) -> str:
     add('<PubmedArticle>\n<MedlineCitation Status="MEDLINE" Owner="NLM">\n')
     add(f'<PMID Version="1">{_text(spec.pmid)}</PMID>\n')
     add("<DateCompleted><Year>2021</Year><Month>01</Month><Day>05</Day></DateCompleted>\n")
+    if spec.revised is not None:
+        r = spec.revised
+        add(f"<DateRevised><Year>{r.year}</Year><Month>{r.month:02d}</Month>")
+        add(f"<Day>{r.day:02d}</Day></DateRevised>\n")
     add('<Article PubModel="Print">\n<Journal>\n<ISSN IssnType="Electronic">1234-5678</ISSN>\n')
     add('<JournalIssue CitedMedium="Internet"><Volume>12</Volume><Issue>3</Issue><PubDate>')
     if spec.medline_date:

@@ -9,6 +9,7 @@ The one use of Biopython's private builder is isolated in :func:`build_request`.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import re
 import time
@@ -147,6 +148,9 @@ class Transport:
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 reason = getattr(exc, "reason", exc)
                 last_problem = f"connection problem: {self._scrub(str(reason))}"
+            except http.client.HTTPException as exc:
+                # IncompleteRead and other broken replies: the connection failed mid-reply.
+                last_problem = f"connection broken mid-reply: {type(exc).__name__}"
             if attempt < self.settings.max_tries:
                 delay = self._backoff_s(attempt, retry_after)
                 self.logger.warning(

@@ -9,19 +9,19 @@ former carry no article, the latter have no journal article or MeSH indexing to 
 
 from __future__ import annotations
 
-import gzip
-import io
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import BinaryIO
 
+from meshdistill.content import gunzip_if_compressed, looks_like_html, open_binary, peek_head
 from meshdistill.errors import InputError
 from meshdistill.records import AbstractSection, Article, MeshHeading, Qualifier
 
-_GZIP_MAGIC = b"\x1f\x8b"
+#: The root element of EFetch replies and of NLM's baseline and update files.
+ROOT_ELEMENT = "PubmedArticleSet"
 _YEAR_IN_TEXT = re.compile(r"\b(\d{4})\b")
 
 
@@ -100,6 +100,17 @@ def _mesh_headings(heading_list: ET.Element | None) -> list[MeshHeading]:
     return headings
 
 
+def _revision_date(date: ET.Element | None) -> str | None:
+    """DateRevised as YYYYMMDD, or None when absent or incomplete."""
+    if date is None:
+        return None
+    parts = [(date.findtext(tag) or "").strip() for tag in ("Year", "Month", "Day")]
+    if not all(part.isdigit() for part in parts):
+        return None
+    year, month, day = parts
+    return f"{year:0>4}{month:0>2}{day:0>2}"
+
+
 def _children_by_tag(element: ET.Element, wanted: frozenset[str]) -> dict[str, ET.Element]:
     """First child for each wanted tag, in one pass over the children."""
     found: dict[str, ET.Element] = {}
@@ -109,7 +120,9 @@ def _children_by_tag(element: ET.Element, wanted: frozenset[str]) -> dict[str, E
     return found
 
 
-_CITATION_PARTS = frozenset({"PMID", "Article", "MeshHeadingList", "MedlineJournalInfo"})
+_CITATION_PARTS = frozenset(
+    {"PMID", "DateRevised", "Article", "MeshHeadingList", "MedlineJournalInfo"}
+)
 _ARTICLE_PARTS = frozenset(
     {
         "Journal",
@@ -162,41 +175,39 @@ def parse_pubmed_article(element: ET.Element, source: str = "<xml>") -> Article:
         journal=journal_title or None,
         publication_types=[_text_of(pt) for pt in type_list] if type_list is not None else [],
         language=language or None,
+        revised=_revision_date(parts.get("DateRevised")),
     )
 
 
 def _open_binary(source: str | Path | BinaryIO, closer: ExitStack) -> tuple[BinaryIO, str]:
     """Return (decompressed stream, display name); files we open are registered on ``closer``."""
     if isinstance(source, str | Path):
-        path = Path(source)
-        try:
-            raw: BinaryIO = closer.enter_context(open(path, "rb"))
-        except OSError as exc:
-            raise InputError(str(path), f"cannot open: {exc.strerror or exc}") from None
-        return _maybe_gunzip(raw, path.name.endswith(".gz"), closer), str(path)
+        return open_binary(Path(source), closer), str(source)
     name = str(getattr(source, "name", "<stream>"))
-    return _maybe_gunzip(source, name.endswith(".gz"), closer), name
-
-
-def _maybe_gunzip(raw: BinaryIO, gz_by_name: bool, closer: ExitStack) -> BinaryIO:
-    buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(cast(Any, raw))
-    magic = buffered.peek(2)[:2]
-    if gz_by_name or magic == _GZIP_MAGIC:
-        gz = gzip.GzipFile(fileobj=buffered, mode="rb")
-        return closer.enter_context(gz)  # type: ignore[return-value]
-    return buffered
+    return gunzip_if_compressed(source, closer), name
 
 
 def iter_pubmed_xml(source: str | Path | BinaryIO) -> Iterator[Article]:
     """Yield every journal article in a PubMed XML file or stream, in file order.
 
-    ``source`` may be a path (plain, or gzipped: detected by ``.gz`` suffix or gzip magic
-    bytes) or a binary stream. Records are yielded as parsed, whether or not they have an
+    ``source`` may be a path (plain, or gzipped: detected by the gzip magic bytes, whatever the
+    name) or a binary stream. Records are yielded as parsed, whether or not they have an
     abstract or MeSH headings; filtering is the caller's job (see ``meshdistill.pubmed.corpus``).
-    Malformed XML raises :class:`InputError` naming the file, the position and the last good PMID.
+    Malformed XML raises :class:`InputError` naming the file, the position and the last good PMID;
+    so does an HTML page or XML with another root element than ``PubmedArticleSet``.
     """
     with ExitStack() as closer:
         stream, name = _open_binary(source, closer)
+        try:
+            head = peek_head(stream)
+        except (OSError, EOFError) as exc:
+            raise InputError(name, f"cannot read: {exc}") from None
+        if looks_like_html(head):
+            raise InputError(
+                name,
+                "is an HTML page, not PubMed XML (an error page saved in place of a download?); "
+                "download the file again",
+            )
         yield from _iter_events(stream, name)
 
 
@@ -207,6 +218,9 @@ def _iter_events(stream: BinaryIO, name: str) -> Iterator[Article]:
         for event, element in ET.iterparse(stream, events=("start", "end")):
             if root is None:
                 root = element
+                if root.tag != ROOT_ELEMENT:
+                    problem = f"is not PubMed XML: its root element is <{root.tag}>"
+                    raise InputError(name, f"{problem}, not <{ROOT_ELEMENT}>")
                 continue
             if event != "end" or element.tag != "PubmedArticle":
                 continue

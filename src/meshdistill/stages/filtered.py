@@ -4,13 +4,14 @@ from the retrieved context and the source abstract."""
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from meshdistill.dedup import NearDuplicateFilter
 from meshdistill.jsonl import read_jsonl, write_jsonl
-from meshdistill.llm.service import LLMRequest
+from meshdistill.llm.types import LLMRequest
+from meshdistill.quality import QualitySettings, answer_verdict
 from meshdistill.records import Article
 from meshdistill.retrieval import Retriever
 from meshdistill.selection import PairChoice, select_pairs
@@ -34,8 +35,10 @@ def context_documents(
 
 
 def render_context(source: Article, documents: Sequence[Mapping[str, str]]) -> str:
-    blocks = [f"[Source PMID {source.pmid}] {source.title}\n{source.abstract}"]
-    blocks += [f"[PMID {d['pmid']}] {d['title']}\n{d['text']}" for d in documents]
+    """The retrieved documents, then the source abstract last: a small model answers from the
+    text nearest the question, which should be the source."""
+    blocks = [f"[PMID {d['pmid']}] {d['title']}\n{d['text']}" for d in documents]
+    blocks.append(f"[Source PMID {source.pmid}] {source.title}\n{source.abstract}")
     return "\n\n".join(blocks)
 
 
@@ -48,6 +51,91 @@ def side(record: Mapping[str, Any]) -> dict[str, Any]:
         "scores": record["scores"],
         "judge_cache_key": (record.get("judge") or {}).get("cache_key"),
     }
+
+
+@dataclass
+class Answer:
+    """The answer to one chosen question: the first try that passed the gates, or why none did."""
+
+    text: str | None = None
+    gate: str = "answer_failed"
+    detail: str = ""
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def answer_request(
+    role: Role, source: Article, question: str, documents: Sequence[Mapping[str, str]], n: int
+) -> LLMRequest:
+    return role.request(
+        f"{source.pmid}|{n}", n, context=render_context(source, documents), question=question
+    )
+
+
+def answer_choices(
+    choices: Sequence[PairChoice],
+    sources: Mapping[str, Article],
+    contexts: Mapping[str, list[dict[str, str]]],
+    role: Role,
+    gates: QualitySettings,
+    models: Mapping[str, Mapping[str, Any]],
+    llm: Mapping[str, Any],
+    descriptor_ui: str,
+    threads: int | None,
+    logger: logging.Logger,
+) -> dict[str, Answer]:
+    """Ask for up to ``max_candidates`` answers per chosen question (each with the next seed)
+    and keep the first that passes the answer gates; nothing is made up when none does."""
+    answers = {choice.pmid: Answer() for choice in choices}
+    pending = list(choices)
+    for n in range(role.max_candidates):
+        if not pending:
+            break
+        requests = [
+            answer_request(role, sources[c.pmid], c.chosen["question"], contexts[c.pmid], n)
+            for c in pending
+        ]
+        results = run_role_requests(
+            {role.model_id: requests},
+            models,
+            llm,
+            stage="answers",
+            descriptor=descriptor_ui,
+            threads=threads,
+            logger=logger,
+            all_failed_is_error=n == 0,
+        )
+        still_pending = []
+        for choice in pending:
+            result = results[f"{choice.pmid}|{n}"]
+            answer = answers[choice.pmid]
+            source = sources[choice.pmid]
+            evidence = [source.title, source.abstract]
+            evidence += [f"{d['title']} {d['text']}" for d in contexts[choice.pmid]]
+            text = " ".join(result.text.split()) if result.text is not None else None
+            verdict = None
+            if text is not None:
+                verdict = answer_verdict(
+                    text,
+                    question=choice.chosen["question"],
+                    evidence=evidence,
+                    truncated=result.truncated,
+                    settings=gates,
+                )
+            if text is not None and verdict is None:
+                answer.text = text
+                answer.calls.append(call_record(result, role))
+                continue
+            answer.gate = verdict.gate if verdict is not None else "answer_failed"
+            answer.detail = verdict.detail if verdict is not None else (result.error or "no reply")
+            call = call_record(result, role, error=f"{answer.gate}: {answer.detail}")
+            answer.calls.append(call)
+            answer.rejected.append(
+                {"answer": text, "gate": answer.gate, "detail": answer.detail, "generation": call}
+            )
+            still_pending.append(choice)
+        pending = still_pending
+    return answers
 
 
 def dedup_filter(selection: Mapping[str, Any]) -> NearDuplicateFilter:
@@ -65,6 +153,7 @@ def run(
     answerer: Mapping[str, Any],
     models: Mapping[str, Mapping[str, Any]],
     llm: Mapping[str, Any],
+    quality: Mapping[str, Any],
     entrez: Mapping[str, Any],
     config_hash: str,
     threads: int | None,
@@ -74,52 +163,49 @@ def run(
 ) -> int:
     scored = list(read_jsonl(scored_path))
     sources = {a.pmid: a for a in (Article.from_dict(r) for r in read_jsonl(abstracts_path))}
+    gates = QualitySettings.from_mapping(quality)
     choices, selection_drops = select_pairs(
-        scored, selection_settings(selection), dedup_filter(selection)
+        scored, selection_settings(selection), dedup_filter(selection), gates
     )
     dropped: list[dict[str, Any]] = [dict(d) for d in selection_drops]
     max_chars = int(retrieval["max_context_chars"])
-    role = Role.from_config("answerer", answerer)
+
+    role = Role.from_config("answerer", answerer, models)
     contexts: dict[str, list[dict[str, str]]] = {}
-    by_model: dict[str, list[LLMRequest]] = defaultdict(list)
     with open_retriever(retrieval, index_dirs, entrez, logger) as retriever:
         for choice in choices:
-            source = sources[choice.pmid]
             documents = context_documents(
-                retriever, choice.chosen["question"], source.pmid, int(retrieval["k"]), max_chars
+                retriever, choice.chosen["question"], choice.pmid, int(retrieval["k"]), max_chars
             )
             if [d["pmid"] for d in documents] != side(choice.chosen)["retrieved_pmids"]:
                 logger.warning("retrieval for %s changed since scoring", choice.pmid)
             contexts[choice.pmid] = documents
-            by_model[role.model_id].append(
-                role.request(
-                    choice.pmid,
-                    context=render_context(source, documents),
-                    question=choice.chosen["question"],
-                )
-            )
-    answers = run_role_requests(
-        by_model,
+    shown = int(retrieval["answer_documents"])
+    answer_contexts = {pmid: documents[:shown] for pmid, documents in contexts.items()}
+    answers = answer_choices(
+        choices,
+        sources,
+        answer_contexts,
+        role,
+        gates,
         models,
         llm,
-        stage="answers",
-        descriptor=descriptor["ui"],
-        threads=threads,
-        logger=logger,
+        descriptor["ui"],
+        threads,
+        logger,
     )
 
     pairs = []
     for choice in choices:
-        result = answers[choice.pmid]
-        answer_text = (result.value or {}).get("answer")
-        if not isinstance(answer_text, str) or not answer_text.strip():
+        answer = answers[choice.pmid]
+        if answer.text is None:
             dropped.append(
                 {
                     "descriptor_ui": descriptor["ui"],
                     "pmid": choice.pmid,
-                    "reason": "answer_failed",
-                    "detail": result.error or "empty answer",
-                    "generation": call_record(result, role),
+                    "reason": answer.gate,
+                    "detail": answer.detail,
+                    "rejected_answers": answer.rejected,
                 }
             )
             continue
@@ -129,9 +215,10 @@ def run(
                 sources[choice.pmid],
                 choice,
                 contexts[choice.pmid],
-                answer_text.strip(),
-                call_record(result, role),
+                answer.text,
+                answer.calls[-1],
                 config_hash,
+                answer.rejected,
             )
         )
     write_jsonl(dropped_output, dropped, DROPPED_SCHEMA)
@@ -147,6 +234,7 @@ def pair_record(
     answer: str,
     answer_call: dict[str, Any],
     config_hash: str,
+    rejected_answers: list[dict[str, Any]],
 ) -> dict[str, Any]:
     return {
         "id": f"{descriptor['ui']}:{source.pmid}",
@@ -163,6 +251,6 @@ def pair_record(
         "rejected": side(choice.rejected),
         "margin": round(choice.margin, 12),
         "context": context,
-        "answer": {"text": answer, "generation": answer_call},
+        "answer": {"text": answer, "generation": answer_call, "rejected": rejected_answers},
         "config_hash": config_hash,
     }

@@ -8,14 +8,16 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from meshdistill.pubmed.corpus import CorpusReport, iter_corpus
+from meshdistill.pubmed.corpus import CorpusReport, iter_corpus, latest_versions
 from meshdistill.records import Article
 from meshdistill.retrieval import BM25Retriever, DenseRetriever, DenseSettings
 
 
 def _read_corpus(corpus: Sequence[str], corpus_format: str) -> tuple[list[Article], CorpusReport]:
     report = CorpusReport()
-    articles = list(iter_corpus(list(corpus), fmt=corpus_format, report=report))
+    # The same rule as the abstracts stage: the newest version of a PMID wins, and is counted.
+    articles = latest_versions(iter_corpus(list(corpus), fmt=corpus_format, report=report), report)
+    report.kept = len(articles)
     return articles, report
 
 

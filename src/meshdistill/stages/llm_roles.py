@@ -10,34 +10,64 @@ from typing import Any
 
 from meshdistill.llm.accounting import Accountant
 from meshdistill.llm.cache import RequestCache
+from meshdistill.llm.errors import LLMError
 from meshdistill.llm.models import ModelSpec
-from meshdistill.llm.prompts import PromptTemplate
-from meshdistill.llm.service import LLMRequest, LLMResult, LLMService
+from meshdistill.llm.prompts import ExampleFields, PromptTemplate
+from meshdistill.llm.service import LLMService
+from meshdistill.llm.types import LLMRequest, LLMResult
 from meshdistill.stages.spend import SpendLedger
 
 
 @dataclass(frozen=True)
 class Role:
-    """A configured LLM role: which model, which prompt file, which generation parameters."""
+    """A configured LLM role: which model, which prompt file (in the model's prompt mode), which
+    generation parameters, and how many candidates a text reply may take."""
 
     name: str
     model_id: str
     prompt: PromptTemplate
     params: dict[str, Any]
+    mode: str
+    max_candidates: int = 1
 
     @classmethod
-    def from_config(cls, name: str, cfg: Mapping[str, Any]) -> Role:
+    def from_config(
+        cls, name: str, cfg: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]
+    ) -> Role:
+        model_id = cfg["model"]
+        spec = ModelSpec.from_config(model_id, models[model_id])
+        prompt = PromptTemplate.load(cfg["prompt"])
+        mode = spec.effective_prompt_mode
+        prompt.mode(mode)  # a prompt without a block for the model's mode fails here
         return cls(
-            name, cfg["model"], PromptTemplate.load(cfg["prompt"]), dict(cfg.get("params") or {})
+            name=name,
+            model_id=model_id,
+            prompt=prompt,
+            params=dict(cfg.get("params") or {}),
+            mode=mode,
+            max_candidates=int(cfg.get("max_candidates", 1)),
         )
 
-    def request(self, request_id: str, **fields: str) -> LLMRequest:
-        return LLMRequest(
-            id=request_id,
-            messages=self.prompt.render(**fields),
-            schema_name=self.prompt.response_schema,
-            params=dict(self.params),
-        )
+    @property
+    def reply(self) -> str:
+        return self.prompt.mode(self.mode).reply
+
+    def request(
+        self,
+        request_id: str,
+        candidate: int = 0,
+        example_fields: ExampleFields | None = None,
+        **fields: str,
+    ) -> LLMRequest:
+        """The request for one candidate: candidate n samples with ``seed + n`` (the first
+        candidate keeps the configured seed, so adding candidates never changes it)."""
+        params = dict(self.params)
+        if candidate:
+            params["seed"] = int(params.get("seed", 0)) + candidate
+        return self.prompt.request(request_id, self.mode, params, fields, example_fields)
+
+    def instruction_texts(self) -> list[str]:
+        return self.prompt.instruction_texts(self.mode)
 
 
 def open_service(
@@ -79,8 +109,13 @@ def run_role_requests(
     descriptor: str,
     threads: int | None,
     logger: logging.Logger,
+    all_failed_is_error: bool = True,
 ) -> dict[str, LLMResult]:
-    """Run each model's requests through its service; results keyed by request id."""
+    """Run each model's requests through its service; results keyed by request id.
+
+    When every request of a model failed (``all_failed_is_error``), the job stops with the
+    first error: a setup problem (wrong reply format, server without a feature) rather than bad
+    luck, which would otherwise end in an empty dataset and a green run."""
     results: dict[str, LLMResult] = {}
     for model_id in sorted(requests_by_model):
         requests = list(requests_by_model[model_id])
@@ -96,18 +131,28 @@ def run_role_requests(
             logger=logger,
         )
         try:
-            for result in service.run(requests):
-                results[result.id] = result
+            answered = service.run(requests)
         finally:
             accountant = service.accountant
             if accountant is not None:
                 SpendLedger(llm["cache_path"]).add(accountant.spent_usd)
             service.close()
+        if all_failed_is_error and all(result.value is None for result in answered):
+            raise LLMError(
+                f"model '{model_id}' stage '{stage}' ({descriptor}): every one of the "
+                f"{len(answered)} requests failed, so this is a setup problem rather than bad "
+                f"luck; first error: {answered[0].error}"
+            )
+        for result in answered:
+            results[result.id] = result
     return results
 
 
-def call_record(result: LLMResult, role: Role) -> dict[str, Any]:
-    """The provenance of one structured call (schemas/common.schema.json#/$defs/llm_call)."""
+def call_record(result: LLMResult, role: Role, error: str | None = None) -> dict[str, Any]:
+    """The provenance of one call (schemas/common.schema.json#/$defs/llm_call). ``error``
+    marks a reply the model gave but the stage could not use (a failed quality gate)."""
+    error = error or result.error
+    ok = result.value is not None and error is None
     return {
         "model": role.model_id,
         "prompt": {
@@ -115,9 +160,9 @@ def call_record(result: LLMResult, role: Role) -> dict[str, Any]:
             "version": role.prompt.version,
             "sha256": role.prompt.sha256,
         },
-        "status": "ok" if result.value is not None else "failed",
-        "error": result.error,
-        "raw_reply": None if result.value is not None else result.raw,
+        "status": "ok" if ok else "failed",
+        "error": error,
+        "raw_reply": None if ok else result.raw,
         "cache_key": result.cache_key,
         "usage": {
             "prompt_tokens": result.prompt_tokens,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from meshdistill.dataset import write_dataset
 from meshdistill.dedup import NearDuplicateFilter
+from meshdistill.errors import MeshDistillError
 from meshdistill.jsonl import read_jsonl
+from meshdistill.quality import QualitySettings
 from meshdistill.stages.filtered import dedup_filter
 
 
@@ -32,18 +35,61 @@ def usage_rows(
 
     for path in questions:
         for record in read_jsonl(path):
-            yield row("questions", record["descriptor_ui"], record["generation"])
+            ui = record["descriptor_ui"]
+            tries = [c["generation"] for c in record.get("rejected_candidates", [])]
+            if record["question"] is not None:  # otherwise generation is the last rejected try
+                tries.append(record["generation"])
+            for call in tries:
+                yield row("questions", ui, call)
     for path in scored:
         for record in read_jsonl(path):
             if record.get("judge"):
                 yield row("judge", record["descriptor_ui"], record["judge"])
     for path in pairs:
         for record in read_jsonl(path):
-            yield row("answers", record["descriptor"]["ui"], record["answer"]["generation"])
+            answer = record["answer"]
+            for call in [
+                *(r["generation"] for r in answer.get("rejected", [])),
+                answer["generation"],
+            ]:
+                yield row("answers", record["descriptor"]["ui"], call)
     for path in dropped:
         for record in read_jsonl(path):
+            calls = [r["generation"] for r in record.get("rejected_answers", [])]
             if record.get("generation"):
-                yield row("answers", record["descriptor_ui"], record["generation"])
+                calls.append(record["generation"])
+            for call in calls:
+                yield row("answers", record["descriptor_ui"], call)
+
+
+def judge_scores(scored: Sequence[str]) -> list[float | None]:
+    """The self-evaluation score of every question that reached the judge, in file order
+    (None where the judge gave no usable rating)."""
+    return [
+        record["scores"]["self_eval_score"]
+        for path in sorted(scored)
+        for record in read_jsonl(path)
+        if record.get("scores") is not None
+    ]
+
+
+class EmptyDatasetError(MeshDistillError):
+    """The run produced no preference pair (and ``dataset.allow_empty`` is false)."""
+
+
+def why_empty(questions: int, dropped: Sequence[Mapping[str, Any]]) -> str:
+    """What left the dataset empty, from the question count and the drop records."""
+    if questions == 0:
+        return (
+            "no question was generated because no descriptor found any abstract; the warnings "
+            "in logs/abstracts/ say why and which setting to change"
+        )
+    reasons = Counter(str(drop.get("reason")) for drop in dropped)
+    listed = ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items()))
+    return (
+        f"{questions} questions were generated but every candidate pair was dropped "
+        f"({listed or 'no drop recorded'}); results/filtered/*.dropped.jsonl has each drop"
+    )
 
 
 def prices(models: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -67,6 +113,7 @@ def run(
     descriptors: Mapping[str, Mapping[str, Any]],
     dataset: Mapping[str, Any],
     selection: Mapping[str, Any],
+    quality: Mapping[str, Any],
     models: Mapping[str, Mapping[str, Any]],
     summary: Mapping[str, Any],
     logger: logging.Logger,
@@ -74,7 +121,16 @@ def run(
     pairs = [record for path in sorted(pairs_paths) for record in read_jsonl(path)]
     dropped = [record for path in sorted(dropped_paths) for record in read_jsonl(path)]
     usage = list(usage_rows(questions_paths, scored_paths, pairs_paths, dropped_paths))
+    if not pairs:
+        questions = sum(1 for path in questions_paths for _ in read_jsonl(path))
+        reason = f"the dataset is empty: {why_empty(questions, dropped)}"
+        if not dataset["allow_empty"]:
+            raise EmptyDatasetError(
+                f"{reason}. (To accept an empty dataset, set dataset.allow_empty: true.)"
+            )
+        logger.warning("%s (dataset.allow_empty is true: writing it anyway)", reason)
     cross: NearDuplicateFilter = dedup_filter(selection)
+    gates = QualitySettings.from_mapping(quality)
     stats = write_dataset(
         pairs,
         dropped,
@@ -85,9 +141,13 @@ def run(
         prices=prices(models),
         cross_descriptor_dedup=cross,
         plots_dir=Path(plots_dir),
+        judge_scores=judge_scores(scored_paths),
+        min_judge_stdev=gates.min_judge_stdev,
         system_prompt=dataset.get("system_prompt"),
         include_context=bool(dataset.get("include_context_in_sft", True)),
         instruction_template=Path(dataset["preference_prompt"]).read_text(encoding="utf-8"),
     )
     logger.info("dataset: %s", {k: stats[k] for k in sorted(stats) if k.endswith("count")})
+    if not stats["judge"]["discriminates"]:
+        logger.warning("judge spread: %s", stats["judge"])
     return stats

@@ -2,42 +2,91 @@
 
 The knowledge-hierarchy score compares the source abstract's MeSH headings with each retrieved
 document's headings (set-to-set similarity) and averages over the top-k documents, as the paper's
-scorer does; all four measures are recorded, the configured one drives selection. The judge model
-adds a self-evaluation score; both combine with the configured weights.
+scorer does. Every measure is recorded (the four textbook ones, and KAILIN's released scorer
+whenever the retrieval corpus is local, since it counts that corpus's annotations); the
+configured one drives selection. Headings named by ``scoring.exclude_headings`` are dropped
+from both sides first. The judge model adds a self-evaluation score; both combine with the
+configured weights.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from meshdistill.jsonl import read_jsonl, write_jsonl
-from meshdistill.llm.service import LLMRequest
-from meshdistill.mesh import MEASURES, InformationContent, MeshTree, SimilarityScorer
+from meshdistill.mesh import (
+    KAILIN_MEASURE,
+    MEASURES,
+    HeadingSetScorer,
+    InformationContent,
+    KailinInformationContent,
+    KailinScorer,
+    MeshTree,
+    SimilarityScorer,
+)
+from meshdistill.mesh.exclusions import excluded_headings
 from meshdistill.records import Article
 from meshdistill.retrieval import AnnotatedCorpus, RetrievedDocument, Retriever
 from meshdistill.selection import SelectionSettings, combined_score, self_eval_score
-from meshdistill.stages.llm_roles import Role, call_record, run_role_requests
+from meshdistill.stages.judging import judge_requests, self_evaluation
+from meshdistill.stages.llm_roles import Role, run_role_requests
 from meshdistill.stages.retrieval_setup import open_retriever
 
 SCORED_SCHEMA = "scored_record.schema.json"
 
 
+def corpus_annotations(retriever: Retriever, logger: logging.Logger) -> list[list[str]] | None:
+    """The MeSH UIs of every document of the local retrieval index (BM25, dense or both, read
+    from the index itself); None for PubMed search, which has no corpus."""
+    if not isinstance(retriever, AnnotatedCorpus):
+        return None
+    annotations = [list(uis) for uis in retriever.corpus_annotations()]
+    logger.info("corpus annotations of %d retrieval documents", len(annotations))
+    return annotations
+
+
 def information_content(
-    kind: str, tree: MeshTree, retriever: Retriever, logger: logging.Logger
+    kind: str,
+    tree: MeshTree,
+    annotations: Sequence[Sequence[str]] | None,
+    category: str = "letter",
 ) -> InformationContent:
     if kind == "intrinsic":
-        return InformationContent.intrinsic(tree)
-    if isinstance(retriever, AnnotatedCorpus):
-        annotations = list(retriever.corpus_annotations())
-        logger.info("corpus information content from %d indexed documents", len(annotations))
-        return InformationContent.from_corpus(tree, annotations)
-    raise ValueError(
-        "scoring.information_content 'corpus' needs a local retrieval corpus "
-        "(retrieval.method bm25, dense or hybrid)"
+        return InformationContent.intrinsic(tree, category=category)
+    if annotations is None:
+        raise ValueError(
+            "scoring.information_content 'corpus' needs a local retrieval corpus "
+            "(retrieval.method bm25, dense or hybrid)"
+        )
+    return InformationContent.from_corpus(tree, annotations, category=category)
+
+
+def build_scorers(
+    tree: MeshTree,
+    scoring: Mapping[str, Any],
+    annotations: Sequence[Sequence[str]] | None,
+) -> dict[str, HeadingSetScorer]:
+    """One scorer per recorded measure, all with the configured exclusions."""
+    excluded = excluded_headings(
+        scoring.get("exclude_headings") or [], scoring.get("check_tags_file") or ""
     )
+    ic = information_content(
+        scoring["information_content"], tree, annotations, scoring.get("category", "letter")
+    )
+    scorers: dict[str, HeadingSetScorer] = {
+        measure: SimilarityScorer(tree, ic, measure, exclude=excluded) for measure in MEASURES
+    }
+    if annotations is not None:
+        kailin_ic = KailinInformationContent(tree, annotations)
+        scorers[KAILIN_MEASURE] = KailinScorer(tree, kailin_ic, exclude=excluded)
+    elif scoring["measure"] == KAILIN_MEASURE:
+        raise ValueError(
+            "scoring.measure 'kailin' needs a local retrieval corpus "
+            "(retrieval.method bm25, dense or hybrid)"
+        )
+    return scorers
 
 
 def selection_settings(selection: Mapping[str, Any]) -> SelectionSettings:
@@ -45,7 +94,7 @@ def selection_settings(selection: Mapping[str, Any]) -> SelectionSettings:
 
 
 def hierarchy_scores(
-    scorers: Mapping[str, SimilarityScorer],
+    scorers: Mapping[str, HeadingSetScorer],
     source_uis: Sequence[str],
     documents: Sequence[RetrievedDocument],
     set_method: str,
@@ -81,22 +130,18 @@ def run(
     tree = MeshTree.load(mesh_source, cache_dir=mesh_cache)
     measure = scoring["measure"]
     k = int(retrieval["k"])
-    judge_role = Role.from_config("judge", judge)
+    judge_role = Role.from_config("judge", judge, models)
     retrieved: dict[int, list[RetrievedDocument]] = {}
-    by_model: dict[str, list[LLMRequest]] = defaultdict(list)
+    to_judge: list[tuple[str, str, str]] = []
     with open_retriever(retrieval, index_dirs, entrez, logger) as retriever:
-        ic = information_content(scoring["information_content"], tree, retriever, logger)
+        scorers = build_scorers(tree, scoring, corpus_annotations(retriever, logger))
         for index, record in enumerate(questions):
             if record["question"] is None:
                 continue
             source = sources[record["pmid"]]
             retrieved[index] = retriever.search(record["question"], k, exclude_pmids={source.pmid})
-            by_model[judge_role.model_id].append(
-                judge_role.request(
-                    str(index), abstract=source.abstract, question=record["question"]
-                )
-            )
-    scorers = {measure: SimilarityScorer(tree, ic, measure) for measure in MEASURES}
+            to_judge.append((str(index), source.abstract, record["question"]))
+    by_model = {judge_role.model_id: judge_requests(judge_role, to_judge)}
     judged = run_role_requests(
         by_model,
         models,
@@ -116,8 +161,7 @@ def run(
             by_measure = hierarchy_scores(
                 scorers, sources[record["pmid"]].heading_uis, documents, scoring["set_method"]
             )
-            result = judged[str(index)]
-            self_eval = result.value
+            self_eval, judge_call = self_evaluation(judge_role, str(index), judged)
             self_eval_value = self_eval_score(self_eval)
             out["retrieval"] = {
                 "method": retrieval["method"],
@@ -132,7 +176,7 @@ def run(
                     for d in documents
                 ],
             }
-            out["judge"] = call_record(result, judge_role)
+            out["judge"] = judge_call
             out["scores"] = {
                 "hierarchy": by_measure[measure],
                 "hierarchy_measure": measure,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from meshdistill.errors import InputError
 from meshdistill.fileio import atomic_write_text
 
 LEDGER_NAME = "spend.json"
@@ -37,4 +38,15 @@ class SpendLedger:
     def _read(self) -> float:
         if not self.path.exists():
             return 0.0
-        return float(json.loads(self.path.read_text(encoding="utf-8"))["spent_usd"])
+        try:
+            spent = json.loads(self.path.read_text(encoding="utf-8"))["spent_usd"]
+            if isinstance(spent, bool) or not isinstance(spent, int | float) or spent < 0:
+                raise ValueError(f"spent_usd is {spent!r}")
+            return float(spent)
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+            raise InputError(
+                str(self.path),
+                f"the spend ledger is damaged ({error}). It should read "
+                '{"spent_usd": <dollars spent so far>}: write the right figure into it, or '
+                "delete it to count the budget (llm.budget_usd) from zero again",
+            ) from None

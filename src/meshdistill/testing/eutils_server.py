@@ -4,7 +4,8 @@ It speaks enough of the protocol to drive the real client: ESearch with ``term``
 ``retstart``/``retmax``, ``sort=relevance`` and ``usehistory=y`` (WebEnv/QueryKey), the
 publication-date clause ``("YYYY/MM/DD"[dp] : "YYYY/MM/DD"[dp])``, PubMed's paging cap, EFetch by
 history or by ``id`` (GET or POST). It can fail on purpose (429/5xx, with Retry-After), reject
-API keys the way NCBI does (HTTP 400 with a JSON body) and expire history sessions. Every
+API keys the way NCBI does (HTTP 400 with a JSON body), expire history sessions and spoil a
+reply the ways networks and proxies do (see :meth:`EutilsTestServer.corrupt_next`). Every
 request is logged with its arrival time so tests can measure the request rate server-side.
 """
 
@@ -37,6 +38,13 @@ _ESEARCH_HEADER = (
 )
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 DEFAULT_RETMAX = 20
+
+#: Ways :meth:`EutilsTestServer.corrupt_next` can spoil a reply that would have succeeded.
+CORRUPTIONS = frozenset({"html", "truncate", "drop", "extra"})
+_HTML_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Service unavailable</title></head>"
+    b"<body><h1>Temporarily unavailable</h1><p>Please try again later.</p></body></html>\n"
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,7 @@ class EutilsTestServer:
         self.esearch_cap = esearch_cap
         self.request_log: list[RequestRecord] = []
         self._failures = deque(fail_first_n_with)
+        self._corruptions: dict[str, deque[str]] = {}
         self._history: dict[tuple[str, str], list[str]] = {}
         self._webenv_counter = itertools.count(1)
         self._lock = threading.Lock()
@@ -122,6 +131,25 @@ class EutilsTestServer:
         with self._lock:
             self._failures.extend(statuses)
 
+    def corrupt_next(self, utility: str, *faults: str) -> None:
+        """Spoil the next replies of ``utility`` ("esearch"/"efetch") that would succeed, in order.
+
+        ``html``: status 200 with an HTML error page (as a proxy or maintenance page sends);
+        ``truncate``: status 200 with only the first half of the reply, its length announced as
+        such; ``drop``: the full length announced, half sent, then the connection closed;
+        ``extra``: an EFetch reply with twice the records asked for.
+        """
+        unknown = set(faults) - CORRUPTIONS
+        if unknown:
+            raise ValueError(f"unknown corruptions {sorted(unknown)}; known: {sorted(CORRUPTIONS)}")
+        with self._lock:
+            self._corruptions.setdefault(utility, deque()).extend(faults)
+
+    def _take_corruption(self, utility: str) -> str | None:
+        with self._lock:
+            pending = self._corruptions.get(utility)
+            return pending.popleft() if pending else None
+
     def hits(self, term: str) -> list[str]:
         """PMIDs ``term`` finds, newest publication first (ties: higher PMID first)."""
         match = _DATE_CLAUSE.search(term)
@@ -147,9 +175,7 @@ class EutilsTestServer:
         return sum(1 for r in self.request_log if r.path.endswith(path_suffix))
 
     # -- protocol ------------------------------------------------------------------------
-    def _respond(
-        self, method: str, path: str, params: dict[str, str]
-    ) -> tuple[int, dict[str, str], bytes]:
+    def _respond(self, path: str, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             failure = self._failures.popleft() if self._failures else None
         if failure is not None:
@@ -175,6 +201,22 @@ class EutilsTestServer:
         if path.endswith("/efetch.fcgi"):
             return 200, {"Content-Type": "text/xml"}, self._efetch(params)
         return 404, {"Content-Type": "text/plain"}, b"unknown utility"
+
+    def _reply(
+        self, path: str, params: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes, str | None]:
+        """The reply to send, the announced length and, for a spoiled reply, how it is spoiled."""
+        utility = path.rsplit("/", 1)[-1].removesuffix(".fcgi")
+        status, headers, body = self._respond(path, params)
+        corruption = self._take_corruption(utility) if status == 200 else None
+        if corruption == "extra" and utility == "efetch":
+            retmax = 2 * int(params.get("retmax", DEFAULT_RETMAX))
+            body = self._efetch(dict(params, retmax=str(retmax)))
+        elif corruption == "html":
+            headers, body = {"Content-Type": "text/html"}, _HTML_PAGE
+        elif corruption in ("truncate", "drop"):
+            body = body[: len(body) // 2]
+        return status, headers, body, corruption
 
     def _esearch(self, params: dict[str, str]) -> bytes:
         term = params.get("term", "")
@@ -232,15 +274,19 @@ class EutilsTestServer:
                     length = int(self.headers.get("Content-Length", 0))
                     query = self.rfile.read(length).decode("utf-8")
                 params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-                status, headers, body = server._respond(method, split.path, params)
+                status, headers, body, corruption = server._reply(split.path, params)
                 with server._lock:
                     server.request_log.append(
                         RequestRecord(arrived, method, split.path, params, status)
                     )
+                # A dropped connection announces the whole reply but sends only part of it.
+                announced = 2 * len(body) + 1 if corruption == "drop" else len(body)
+                if corruption == "drop":
+                    self.close_connection = True
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(announced))
                 self.end_headers()
                 self.wfile.write(body)
 

@@ -1,7 +1,11 @@
 """A local OpenAI-compatible chat-completions server for tests and benchmarks.
 
-Serves ``POST /v1/chat/completions`` and ``GET /v1/models`` on 127.0.0.1 with real response
-JSON, so the real ``openai`` client can be driven against it. It can add latency, demand an API
+Serves ``POST /v1/chat/completions``, ``POST /v1/completions`` and ``GET /v1/models`` on
+127.0.0.1 with real response JSON (``max_tokens`` cuts a reply with ``finish_reason: length``,
+``stop`` sequences end it, ``logprobs`` come in each route's own layout), so the real ``openai``
+client can be driven against it. Like real servers it rejects malformed requests with HTTP 400:
+an unknown ``response_format`` type, ``top_logprobs`` without ``logprobs``, a prompt that is not
+a string. It can add latency, demand an API
 key, serve only some models, inject faults (429 with ``Retry-After``, 5xx, dropped connections,
 invalid JSON) and counts what it saw: requests, requests per message hash, and the most requests
 ever in flight at once.
@@ -28,7 +32,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Responder = Callable[[dict[str, Any]], str]
+#: A responder returns the reply text, or ``{"content": text, "top_logprobs": {token: logprob}}``
+#: to control the first token's log-probabilities.
+Responder = Callable[[dict[str, Any]], "str | dict[str, Any]"]
 FaultPicker = Callable[[int, dict[str, Any]], str | None]
 
 #: Fault names understood in ``faults``: HTTP statuses "400", "429", "500", "502", "503", plus
@@ -52,7 +58,14 @@ def messages_hash(messages: Sequence[Mapping[str, Any]]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+#: Most alternatives a request may ask for per token (OpenAI's limit).
+MAX_TOP_LOGPROBS = 20
+RESPONSE_FORMAT_TYPES = ("text", "json_object", "json_schema")
+
+
 def _last_user_text(request: Mapping[str, Any]) -> str:
+    if isinstance(request.get("prompt"), str):
+        return str(request["prompt"])
     for message in reversed(request.get("messages", [])):
         if message.get("role") == "user":
             return str(message.get("content", ""))
@@ -170,7 +183,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
-        if self.path.rstrip("/") != "/v1/chat/completions":
+        route = self.path.rstrip("/")
+        if route not in ("/v1/chat/completions", "/v1/completions"):
             self._error(404, f"no route {self.path}", "not_found")
             return
         owner = self.server.owner
@@ -179,13 +193,19 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             self._error(400, "body is not JSON", "invalid_json")
             return
+        problem = request_problem(request, chat=route == "/v1/chat/completions")
+        if problem is not None:
+            self._error(400, problem, "invalid_request_error")
+            return
         index = owner._arrive(request)
         try:
-            self._chat(owner, request, index)
+            self._chat(owner, request, index, chat=route == "/v1/chat/completions")
         finally:
             owner._leave()
 
-    def _chat(self, owner: OpenAITestServer, request: dict[str, Any], index: int) -> None:
+    def _chat(
+        self, owner: OpenAITestServer, request: dict[str, Any], index: int, chat: bool
+    ) -> None:
         if not self._authorised():
             return
         model = str(request.get("model", ""))
@@ -202,26 +222,39 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "drop":
             self.close_connection = True
             return
-        content = "this is not JSON {" if fault == "invalid_json" else owner.responder(request)
-        prompt_chars = sum(len(str(m.get("content", ""))) for m in request.get("messages", []))
-        prompt_tokens = math.ceil(prompt_chars / CHARS_PER_TOKEN)
+        reply: dict[str, Any] = {"content": "this is not JSON {"}
+        if fault != "invalid_json":
+            produced = owner.responder(request)
+            reply = {"content": produced} if isinstance(produced, str) else dict(produced)
+        content, finish_reason = _apply_limits(str(reply["content"]), request)
+        top: dict[str, float] = dict(
+            reply.get("top_logprobs") or {_first_token(content): math.log(0.9)}
+        )
+        prompt_text = (
+            str(request["prompt"])
+            if not chat
+            else "".join(str(m.get("content", "")) for m in request.get("messages", []))
+        )
+        prompt_tokens = math.ceil(len(prompt_text) / CHARS_PER_TOKEN)
         completion_tokens = math.ceil(len(content) / CHARS_PER_TOKEN)
         owner._answered()
+        choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": None}
+        if chat:
+            choice["message"] = {"role": "assistant", "content": content}
+            if request.get("logprobs"):
+                choice["logprobs"] = _chat_logprobs(top, int(request.get("top_logprobs") or 0))
+        else:
+            choice["text"] = content
+            if request.get("logprobs"):
+                choice["logprobs"] = _completion_logprobs(top, int(request["logprobs"]))
         self._send_json(
             200,
             {
-                "id": f"chatcmpl-{index}",
-                "object": "chat.completion",
+                "id": f"{'chatcmpl' if chat else 'cmpl'}-{index}",
+                "object": "chat.completion" if chat else "text_completion",
                 "created": 0,
                 "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                        "logprobs": None,
-                    }
-                ],
+                "choices": [choice],
                 "usage": {
                     "prompt_tokens": prompt_tokens,
                     "completion_tokens": completion_tokens,
@@ -229,6 +262,95 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             },
         )
+
+
+def request_problem(request: Mapping[str, Any], chat: bool) -> str | None:
+    """Why a real server would reject the request with HTTP 400, or None."""
+    if not isinstance(request.get("model"), str):
+        return "'model' is required"
+    if chat:
+        messages = request.get("messages")
+        if (
+            not isinstance(messages, list)
+            or not messages
+            or not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages)
+        ):
+            return "'messages' must be a non-empty list of messages"
+        if request.get("top_logprobs") is not None and not request.get("logprobs"):
+            return "'top_logprobs' requires 'logprobs' to be true"
+        top = request.get("top_logprobs") or 0
+    else:
+        if not isinstance(request.get("prompt"), str):
+            return "'prompt' must be a string"
+        logprobs = request.get("logprobs")
+        if logprobs is not None and (isinstance(logprobs, bool) or not isinstance(logprobs, int)):
+            return "'logprobs' must be an integer for completions"
+        top = logprobs or 0
+    if not 0 <= int(top) <= MAX_TOP_LOGPROBS:
+        return f"at most {MAX_TOP_LOGPROBS} top log-probabilities may be requested"
+    response_format = request.get("response_format")
+    if response_format is not None:
+        kind = response_format.get("type") if isinstance(response_format, dict) else None
+        if kind not in RESPONSE_FORMAT_TYPES:
+            return (
+                f"response_format.type {kind!r} is not supported; use one of "
+                f"{', '.join(RESPONSE_FORMAT_TYPES)}"
+            )
+    max_tokens = request.get("max_tokens")
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+        return "'max_tokens' must be a positive integer"
+    return None
+
+
+def _apply_limits(content: str, request: Mapping[str, Any]) -> tuple[str, str]:
+    """Cut the reply at the first stop sequence, else at ``max_tokens`` (finish_reason)."""
+    stops = request.get("stop") or []
+    stops = [stops] if isinstance(stops, str) else list(stops)
+    cuts = [content.index(s) for s in stops if s and s in content]
+    if cuts:
+        return content[: min(cuts)], "stop"
+    max_tokens = request.get("max_tokens")
+    if isinstance(max_tokens, int) and math.ceil(len(content) / CHARS_PER_TOKEN) > max_tokens:
+        return content[: max_tokens * CHARS_PER_TOKEN], "length"
+    return content, "stop"
+
+
+def _first_token(content: str) -> str:
+    words = content.split(" ", 1)
+    return words[0] if words and words[0] else content[:1]
+
+
+def _ranked(top: Mapping[str, float], count: int) -> list[tuple[str, float]]:
+    return sorted(top.items(), key=lambda item: (-item[1], item[0]))[: max(count, 1)]
+
+
+def _chat_logprobs(top: Mapping[str, float], count: int) -> dict[str, Any]:
+    ranked = _ranked(top, count)
+    token, logprob = ranked[0]
+    alternatives = [
+        {"token": t, "logprob": lp, "bytes": list(t.encode("utf-8"))} for t, lp in ranked[:count]
+    ]
+    return {
+        "content": [
+            {
+                "token": token,
+                "logprob": logprob,
+                "bytes": list(token.encode("utf-8")),
+                "top_logprobs": alternatives,
+            }
+        ]
+    }
+
+
+def _completion_logprobs(top: Mapping[str, float], count: int) -> dict[str, Any]:
+    ranked = _ranked(top, count)
+    token, logprob = ranked[0]
+    return {
+        "tokens": [token],
+        "token_logprobs": [logprob],
+        "top_logprobs": [dict(ranked[:count])],
+        "text_offset": [0],
+    }
 
 
 class _Server(ThreadingHTTPServer):

@@ -1,0 +1,366 @@
+"""Quality gates: is a generated question or answer fit to go into the dataset?
+
+Each gate is a pure function of the text, its sources and :class:`QualitySettings`; a
+failed gate gives a :class:`Verdict` whose ``gate`` is the drop reason. The verdict
+functions apply the enabled gates in a fixed order and report the first that fails:
+
+Questions (``question_verdict``):
+
+1. ``question_scaffolding``: echoes the prompt: a label such as ``Title:``, a brace or
+   bracket, a run of the instruction's words, or a reference to "the abstract".
+2. ``question_copies_example``: repeats, or nearly repeats, one of the prompt's worked
+   examples (word 3-shingle Jaccard).
+3. ``question_not_single``: not exactly one well-formed question on one line.
+4. ``question_off_topic``: shares too few content words with its title and abstract.
+
+Answers (``answer_verdict``):
+
+1. ``answer_empty``; 2. ``answer_loops``: repeated word n-grams or a long run of one
+   character (before truncation: a looping reply usually also runs into the token limit);
+3. ``answer_truncated``: cut by the token limit or not ending a sentence;
+4. ``answer_too_long``: more sentences than allowed; 5. ``answer_restates_question``: adds
+   too few content words to the question; 6. ``answer_unsupported``: too few of its
+   content words occur in the abstract and retrieved context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from meshdistill.dedup import normalise_question, word_shingles
+from meshdistill.quality.settings import QualitySettings
+from meshdistill.quality.words import content_word_set, content_words, jaccard, ngrams, words
+
+EXAMPLE_SHINGLE_WORDS = 3  # word shingles compared with the worked examples
+SHOWN_WORDS = 5  # unsupported words quoted in a verdict's detail
+
+# A sentence ends with . ! or ?, perhaps followed by closing quotes or brackets.
+_CLOSERS = "\"'\u201d\u2019\u00bb)]"
+_SENTENCE_END = re.compile(rf"[.!?][{re.escape(_CLOSERS)}]*$")
+_ELLIPSIS_END = re.compile(rf"(\.\.\.|\u2026)[{re.escape(_CLOSERS)}]*$")
+# A boundary between sentences: final punctuation (and closers), space, then a new start.
+_SENTENCE_BREAK = re.compile(
+    rf"(?<=[.!?])[{re.escape(_CLOSERS)}]*\s+(?=[\"'(\u201c\u2018]?[^\W_a-z])"
+)
+# Words ending in a full stop that do not end a sentence.
+_ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "approx.", "cf.", "fig.", "no.", "dr.")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A failed gate: ``gate`` is the drop reason, ``detail`` says why, for people."""
+
+    gate: str
+    detail: str
+
+
+# -- questions ----------------------------------------------------------------------------
+
+
+def _quoted(text: str, limit: int = 60) -> str:
+    short = text if len(text) <= limit else text[: limit - 1] + "\u2026"
+    return f"'{short}'"
+
+
+def _phrase_in(phrase_words: Sequence[str], text_words: Sequence[str]) -> bool:
+    size = len(phrase_words)
+    if size == 0:
+        return False
+    target = tuple(phrase_words)
+    return any(gram == target for gram in ngrams(text_words, size))
+
+
+def scaffolding_problem(
+    question: str,
+    *,
+    source: str,
+    instruction_texts: Sequence[str],
+    settings: QualitySettings,
+) -> str | None:
+    """Why ``question`` echoes its prompt rather than asking about the abstract, or None."""
+    for label in settings.scaffolding_labels:
+        if re.search(rf"(?<![^\W_]){re.escape(label)}\s*:", question, flags=re.IGNORECASE):
+            return f"echoes prompt scaffolding '{label}:'"
+    for char in settings.scaffolding_characters:
+        if char in question:
+            return f"echoes prompt scaffolding '{char}'"
+    question_words = words(question)
+    for reference in settings.meta_references:
+        if _phrase_in(words(reference), question_words):
+            return f"refers to its source as '{reference}' instead of asking about its content"
+    size = settings.instruction_echo_words
+    if size > 0:
+        instruction_grams = {
+            gram for text in instruction_texts for gram in ngrams(words(text), size)
+        }
+        source_grams = set(ngrams(words(source), size))
+        for gram in ngrams(question_words, size):
+            if gram in instruction_grams and gram not in source_grams:
+                return f"echoes the instruction text '{' '.join(gram)}'"
+    return None
+
+
+def copied_example(
+    question: str, example_questions: Sequence[str], settings: QualitySettings
+) -> str | None:
+    """The worked example that ``question`` repeats or nearly repeats, or None."""
+    normalised = normalise_question(question)
+    shingles = word_shingles(normalised, EXAMPLE_SHINGLE_WORDS)
+    for example in example_questions:
+        example_normalised = normalise_question(example)
+        if normalised == example_normalised:
+            return example
+        example_shingles = word_shingles(example_normalised, EXAMPLE_SHINGLE_WORDS)
+        if shingles and jaccard(shingles, example_shingles) >= settings.example_copy_jaccard:
+            return example
+    return None
+
+
+def question_form_problem(question: str, settings: QualitySettings) -> str | None:
+    """Why ``question`` is not exactly one well-formed question, or None."""
+    text = question.strip()
+    if not text:
+        return "question is empty"
+    if "\n" in text or "\r" in text:
+        return "question spans several lines"
+    if settings.require_question_mark:
+        if not text.endswith("?"):
+            return "question does not end with a question mark"
+        if text.count("?") > 1:
+            return f"text holds {text.count('?')} question marks, not one question"
+    if settings.require_capital_start and not (text[0].isupper() or text[0].isdigit()):
+        return "question does not start with a capital letter or a digit"
+    count = len(words(text))
+    if count < settings.min_question_words:
+        return f"question has {count} words, fewer than {settings.min_question_words}"
+    if len(text) < settings.min_question_chars:
+        return f"question has {len(text)} characters, fewer than {settings.min_question_chars}"
+    if len(text) > settings.max_question_chars:
+        return f"question has {len(text)} characters, more than {settings.max_question_chars}"
+    return None
+
+
+def off_topic_problem(question: str, source: str, settings: QualitySettings) -> str | None:
+    """Why ``question`` is not about ``source`` (title and abstract), or None."""
+    asked = set(content_words(question))
+    shared = asked & content_word_set([source])
+    fraction = len(shared) / len(asked) if asked else 0.0
+    if len(shared) < settings.topic_min_shared_words:
+        return (
+            f"shares {len(shared)} content word(s) with its title and abstract, "
+            f"fewer than {settings.topic_min_shared_words}"
+        )
+    if fraction < settings.topic_min_shared_fraction:
+        return (
+            f"only {fraction:.0%} of its content words occur in its title and abstract "
+            f"(at least {settings.topic_min_shared_fraction:.0%} needed)"
+        )
+    return None
+
+
+def question_form_verdict(question: str, settings: QualitySettings) -> Verdict | None:
+    """The ``question_not_single`` gate alone: it needs no source text."""
+    if not settings.enabled("question_not_single"):
+        return None
+    problem = question_form_problem(question, settings)
+    return None if problem is None else Verdict("question_not_single", problem)
+
+
+def question_verdict(
+    question: str,
+    *,
+    title: str,
+    abstract: str,
+    example_questions: Sequence[str],
+    instruction_texts: Sequence[str],
+    settings: QualitySettings,
+) -> Verdict | None:
+    """The first question gate that ``question`` fails, or None when it passes them all.
+
+    ``example_questions``: the worked examples' questions in the prompt;
+    ``instruction_texts``: the prompt's instructions, without its worked examples and
+    without the source text (words the source shares with them are not echoes anyway).
+    """
+    source = f"{title}\n{abstract}"
+    if settings.enabled("question_scaffolding"):
+        problem = scaffolding_problem(
+            question, source=source, instruction_texts=instruction_texts, settings=settings
+        )
+        if problem is not None:
+            return Verdict("question_scaffolding", problem)
+    if settings.enabled("question_copies_example"):
+        example = copied_example(question, example_questions, settings)
+        if example is not None:
+            return Verdict(
+                "question_copies_example", f"repeats the worked example {_quoted(example)}"
+            )
+    form = question_form_verdict(question, settings)
+    if form is not None:
+        return form
+    if settings.enabled("question_off_topic"):
+        problem = off_topic_problem(question, source, settings)
+        if problem is not None:
+            return Verdict("question_off_topic", problem)
+    return None
+
+
+# -- answers ------------------------------------------------------------------------------
+
+
+def ends_a_sentence(text: str) -> bool:
+    """Ends with . ! or ? (closing quotes or brackets may follow), but not with an ellipsis."""
+    stripped = text.rstrip()
+    return bool(_SENTENCE_END.search(stripped)) and not _ELLIPSIS_END.search(stripped)
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` split into sentences; abbreviations such as "e.g." and decimals do not split."""
+    pieces = [piece for piece in _SENTENCE_BREAK.split(text.strip()) if piece]
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and merged[-1].casefold().endswith(_ABBREVIATIONS):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    return merged
+
+
+def repeated_ngram_fraction(text: str, size: int) -> float:
+    """Share of the word ``size``-grams of ``text`` that repeat an earlier one (0 if none)."""
+    grams = ngrams(words(text), size)
+    if not grams:
+        return 0.0
+    seen: set[tuple[str, ...]] = set()
+    repeats = 0
+    for gram in grams:
+        if gram in seen:
+            repeats += 1
+        seen.add(gram)
+    return repeats / len(grams)
+
+
+def longest_character_run(text: str) -> tuple[str, int]:
+    """The non-space character repeated most often in a row, and how often ("", 0 if none)."""
+    best_char, best = "", 0
+    current_char, current = "", 0
+    for char in text:
+        if char == current_char:
+            current += 1
+        else:
+            current_char, current = char, 1
+        if not char.isspace() and current > best:
+            best_char, best = char, current
+    return best_char, best
+
+
+def loop_problem(answer: str, settings: QualitySettings) -> str | None:
+    char, run = longest_character_run(answer)
+    if run > settings.loop_max_char_run:
+        return f"repeats {char!r} {run} times in a row (at most {settings.loop_max_char_run})"
+    fraction = repeated_ngram_fraction(answer, settings.loop_ngram_words)
+    if fraction > settings.loop_max_repeated_fraction:
+        return (
+            f"{fraction:.0%} of its {settings.loop_ngram_words}-word runs repeat an earlier one "
+            f"(at most {settings.loop_max_repeated_fraction:.0%})"
+        )
+    return None
+
+
+def restates_problem(answer: str, question: str, settings: QualitySettings) -> str | None:
+    answered = set(content_words(answer))
+    asked = set(content_words(question))
+    new = answered - asked
+    if len(new) < settings.answer_min_new_words:
+        return (
+            f"adds {len(new)} content word(s) beyond the question "
+            f"(at least {settings.answer_min_new_words} needed)"
+        )
+    similarity = jaccard(answered, asked)
+    if similarity >= settings.answer_max_question_jaccard:
+        return (
+            f"content words overlap the question's with Jaccard {similarity:.2f} "
+            f"(below {settings.answer_max_question_jaccard} needed)"
+        )
+    return None
+
+
+def _first_unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+
+
+def numbers(text: str) -> list[str]:
+    """The figures in ``text`` with thousands separators dropped ("1,240" -> "1240")."""
+    return [match.replace(",", "") for match in _NUMBER.findall(text)]
+
+
+def unsupported_problem(
+    answer: str, evidence: Sequence[str], settings: QualitySettings
+) -> str | None:
+    answered = _first_unique(content_words(answer))
+    known = content_word_set(evidence)
+    missing = [word for word in answered if word not in known]
+    supported = 1 - len(missing) / len(answered) if answered else 1.0
+    if supported < settings.answer_min_supported_fraction:
+        shown = ", ".join(missing[:SHOWN_WORDS])
+        return (
+            f"only {supported:.0%} of its content words occur in the abstract or retrieved "
+            f"context (at least {settings.answer_min_supported_fraction:.0%} needed; "
+            f"not found: {shown})"
+        )
+    if settings.answer_numbers_in_evidence:
+        known_numbers = {n for text in evidence for n in numbers(text)}
+        invented = [n for n in _first_unique(numbers(answer)) if n not in known_numbers]
+        if invented:
+            return (
+                f"states figures that occur in neither the abstract nor the retrieved context: "
+                f"{', '.join(invented[:SHOWN_WORDS])}"
+            )
+    return None
+
+
+def answer_verdict(
+    answer: str,
+    *,
+    question: str,
+    evidence: Sequence[str],
+    truncated: bool,
+    settings: QualitySettings,
+) -> Verdict | None:
+    """The first answer gate that ``answer`` fails, or None when it passes them all.
+
+    ``evidence``: the source abstract and the retrieved context texts; ``truncated``: the
+    model stopped at its token limit (``finish_reason`` "length").
+    """
+    text = answer.strip()
+    if settings.enabled("answer_empty") and not words(text):
+        return Verdict("answer_empty", "answer has no words")
+    if settings.enabled("answer_loops"):
+        problem = loop_problem(text, settings)
+        if problem is not None:
+            return Verdict("answer_loops", problem)
+    if settings.enabled("answer_truncated"):
+        if truncated:
+            return Verdict("answer_truncated", "the model stopped at its token limit")
+        if not ends_a_sentence(text):
+            return Verdict("answer_truncated", f"ends mid-sentence: {_quoted(text[-40:])}")
+    if settings.enabled("answer_too_long"):
+        count = len(sentences(text))
+        if count > settings.answer_max_sentences:
+            return Verdict(
+                "answer_too_long",
+                f"{count} sentences, more than {settings.answer_max_sentences}",
+            )
+    if settings.enabled("answer_restates_question"):
+        problem = restates_problem(text, question, settings)
+        if problem is not None:
+            return Verdict("answer_restates_question", problem)
+    if settings.enabled("answer_unsupported"):
+        problem = unsupported_problem(text, evidence, settings)
+        if problem is not None:
+            return Verdict("answer_unsupported", problem)
+    return None

@@ -1,0 +1,144 @@
+"""Thresholds of the quality gates (config section ``quality``) and the gates' names.
+
+A gate's name is the ``reason`` of the drop records it causes, so the names here are the
+ones listed in ``schemas/dropped_record.schema.json`` and explained in the dataset card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from meshdistill.errors import ConfigError
+
+QUESTION_GATES = (
+    "question_scaffolding",
+    "question_copies_example",
+    "question_not_single",
+    "question_off_topic",
+)
+ANSWER_GATES = (
+    "answer_empty",
+    "answer_truncated",
+    "answer_loops",
+    "answer_too_long",
+    "answer_restates_question",
+    "answer_unsupported",
+)
+GATES = QUESTION_GATES + ANSWER_GATES
+
+_FRACTIONS = (
+    "example_copy_jaccard",
+    "topic_min_shared_fraction",
+    "loop_max_repeated_fraction",
+    "answer_max_question_jaccard",
+    "answer_min_supported_fraction",
+)
+_NON_NEGATIVE = (
+    "instruction_echo_words",
+    "topic_min_shared_words",
+    "min_question_words",
+    "answer_min_new_words",
+    "min_judge_stdev",
+)
+_POSITIVE = (
+    "min_question_chars",
+    "max_question_chars",
+    "loop_ngram_words",
+    "loop_max_char_run",
+    "answer_max_sentences",
+)
+_TEXT_LISTS = ("disabled_gates", "scaffolding_labels", "meta_references")
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """What each gate rejects; the defaults are those of ``config.yaml``.
+
+    ``instruction_echo_words``: a question sharing a run of this many consecutive words with
+    the prompt's instruction text echoes it (0 switches the check off). Runs that also occur
+    in the source title or abstract do not count: those words are the abstract's own.
+    """
+
+    disabled_gates: tuple[str, ...] = ()
+    # question_scaffolding
+    scaffolding_labels: tuple[str, ...] = ("Title", "Abstract", "Topic", "Question", "Answer")
+    scaffolding_characters: str = "{}[]:"
+    meta_references: tuple[str, ...] = (
+        "the abstract",
+        "this abstract",
+        "the above abstract",
+        "the passage",
+        "this passage",
+        "the text above",
+        "the above text",
+    )
+    instruction_echo_words: int = 4
+    # question_copies_example
+    example_copy_jaccard: float = 0.5
+    # question_off_topic
+    topic_min_shared_words: int = 2
+    topic_min_shared_fraction: float = 0.3
+    # question_not_single
+    min_question_words: int = 5
+    min_question_chars: int = 15
+    max_question_chars: int = 400
+    require_question_mark: bool = True
+    require_capital_start: bool = True
+    # answer_loops
+    loop_ngram_words: int = 3
+    loop_max_repeated_fraction: float = 0.2
+    loop_max_char_run: int = 8
+    # answer_restates_question
+    answer_min_new_words: int = 2
+    answer_max_question_jaccard: float = 0.8
+    # answer_unsupported
+    answer_min_supported_fraction: float = 0.6
+    answer_numbers_in_evidence: bool = True
+    # answer_too_long
+    answer_max_sentences: int = 3
+    # the judge's spread, reported in the dataset card
+    min_judge_stdev: float = 0.05
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.disabled_gates) - set(GATES))
+        if unknown:
+            raise ConfigError(
+                "quality.disabled_gates", f"unknown gate '{unknown[0]}' (gates: {list(GATES)})"
+            )
+        for name in _FRACTIONS:
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ConfigError(f"quality.{name}", f"must be in [0, 1], got {value!r}")
+        for name in _NON_NEGATIVE:
+            if getattr(self, name) < 0:
+                raise ConfigError(f"quality.{name}", "must not be negative")
+        for name in _POSITIVE:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"quality.{name}", "must be at least 1")
+        if self.min_question_chars > self.max_question_chars:
+            raise ConfigError(
+                "quality.min_question_chars", "must not be above quality.max_question_chars"
+            )
+
+    def enabled(self, gate: str) -> bool:
+        return gate not in self.disabled_gates
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], setting: str = "quality") -> QualitySettings:
+        """Build from a config section, naming unknown keys (lists become tuples)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"{setting}.{unknown[0]}", f"unknown setting (known: {sorted(known)})"
+            )
+        values = dict(data)
+        for name in _TEXT_LISTS:
+            if name in values:
+                value = values[name]
+                if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                    raise ConfigError(f"{setting}.{name}", "must be a list of strings")
+                values[name] = tuple(value)
+        return cls(**values)
