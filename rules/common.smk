@@ -12,6 +12,7 @@ from meshdistill.errors import MeshDistillError
 from meshdistill import settings as cfg
 from meshdistill.retrieval.dense import DenseSettings
 from meshdistill.retrieval.methods import DENSE_METHODS, index_kinds
+from meshdistill.stages.prompt_checks import check_role_prompts
 from meshdistill.workflow import resolve_targets
 
 
@@ -22,6 +23,7 @@ try:
     _expanded, _method_notes = cfg.with_method(config)
     config.update(_expanded)
     cfg.check_references(config)
+    check_role_prompts(config)
     TARGETS = resolve_targets(config)
 except MeshDistillError as error:
     raise WorkflowError(f"meshdistill: {error}") from None

@@ -53,3 +53,29 @@ def test_unknown_name_suggests_known_ones(workflow: Workflow) -> None:
     config["descriptors"] = {"names": ["Breast Neoplasm"]}
     output = _dry_run_fails(workflow, config)
     assert "closest known: 'Breast Neoplasms'" in output
+
+
+def test_prompt_without_the_abstract_placeholder(workflow: Workflow) -> None:
+    prompt = workflow.path("prompts/question_general.v2.yaml")
+    prompt.write_text(prompt.read_text().replace("Abstract: {abstract}", "Abstract: (none)"))
+    output = _dry_run_fails(workflow, workflow.config())
+    assert "generators[0].prompt" in output and "{abstract}" in output
+
+
+def test_judge_prompt_naming_another_reply_schema(workflow: Workflow) -> None:
+    prompt = workflow.path("prompts/judge.v2.yaml")
+    prompt.write_text(
+        prompt.read_text().replace("llm_judge.schema.json", "llm_question.schema.json")
+    )
+    output = _dry_run_fails(workflow, workflow.config())
+    assert "judge.prompt" in output and "llm_judge.schema.json" in output
+
+
+def test_prompt_without_a_block_for_the_models_mode(workflow: Workflow) -> None:
+    config = workflow.config()
+    config["models"]["test-general"]["prompt_mode"] = "completion"
+    prompt = workflow.path("prompts/answer.v2.yaml")
+    text = prompt.read_text()
+    prompt.write_text(text[: text.index("completion:")])
+    output = _dry_run_fails(workflow, config)
+    assert "answerer.prompt" in output and "no 'completion' block" in output

@@ -12,7 +12,8 @@ from meshdistill.llm.errors import (
 from meshdistill.llm.models import ModelSpec, validate_generation_params
 from meshdistill.llm.prompts import PromptTemplate
 from meshdistill.llm.resources import endpoint_resource_name, job_share
-from meshdistill.llm.service import LLMRequest, LLMResult, LLMService
+from meshdistill.llm.service import LLMService
+from meshdistill.llm.types import LLMRequest, LLMResult
 
 __all__ = [
     "Accountant",

@@ -18,17 +18,16 @@ from typing import Any
 from meshdistill.llm.types import LLMRequest, LLMResult
 from meshdistill.selection import SELF_EVAL_CRITERIA
 from meshdistill.stages.llm_roles import Role, call_record
+from meshdistill.stages.prompt_checks import criteria_of_prompt
 
 #: Decimal places kept of a probability-based rating (stable across platforms).
 RATING_DECIMALS = 4
 
 
 def criteria_of(role: Role) -> dict[str, str]:
-    criteria = dict(role.prompt.criteria or {})
-    missing = [c for c in SELF_EVAL_CRITERIA if c not in criteria]
-    if role.reply == "rating" and missing:
-        raise ValueError(f"{role.prompt.path}: 'criteria' must define {', '.join(missing)}")
-    return criteria
+    if role.reply == "rating":
+        criteria_of_prompt(role.prompt)
+    return dict(role.prompt.criteria or {})
 
 
 def judge_requests(role: Role, items: Sequence[tuple[str, str, str]]) -> list[LLMRequest]:
