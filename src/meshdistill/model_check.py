@@ -319,7 +319,7 @@ def _fix_in(error: str) -> str:
     for marker in ("Change ", "check ", "set "):
         at = error.rfind(marker)
         if at >= 0:
-            return error[at:]
+            return marker.lower() + error[at + len(marker) :]
     return ""
 
 
