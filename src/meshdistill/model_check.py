@@ -21,7 +21,7 @@ from typing import Any
 
 from meshdistill.errors import MeshDistillError
 from meshdistill.llm.errors import LLMError
-from meshdistill.llm.models import STRUCTURED_OUTPUT_MODES, ModelSpec
+from meshdistill.llm.models import STRUCTURED_OUTPUT_MODES, ModelSpec, resolve_model_path
 from meshdistill.llm.service import NO_KEY_PLACEHOLDER, LLMService
 from meshdistill.llm.types import LLMRequest, LLMResult
 from meshdistill.records import AbstractSection, Article
@@ -132,6 +132,13 @@ def _check_model(
     report = ModelReport(spec.id, _where(spec))
     if spec.provider == "openai" and not _check_endpoint(spec, env, report):
         return report
+    if spec.provider == "llama_cpp":
+        try:
+            path = resolve_model_path(spec)
+        except MeshDistillError as error:
+            report.add(Finding("model file", FAIL, str(error), f"set models.{spec.id}.model_path"))
+            return report
+        report.add(Finding("model file", OK, str(path)))
     # One try per request: the probe should say what is wrong, not wait out a backoff.
     probe_spec = dataclasses.replace(spec, max_retries=0)
     json_role: Role | None = None

@@ -144,6 +144,16 @@ def test_transient_server_errors_are_retried_and_quoted() -> None:
         assert server.total_requests == 4
 
 
+def test_a_full_context_is_told_apart_from_max_tokens() -> None:
+    prompt_tokens = 30  # the judge request's messages, at 4 characters a token
+    with OpenAITestServer(context_tokens=prompt_tokens + 5) as server:
+        [result] = LLMService(spec_for(server, "json_schema"), None, stage="judge").run(
+            [judge_request()]
+        )
+    assert result.error is not None and "context window is full" in result.error
+    assert "of max_tokens (40)" in result.error and "judge role" in result.error
+
+
 def test_server_reason_is_trimmed_and_never_echoes_the_key() -> None:
     body = {"message": 'bad key sk-secret-1234 given\n\n  File "app.py", line 3\n  boom'}
     assert server_reason(body, "", "sk-secret-1234") == "bad key *** given"

@@ -359,6 +359,16 @@ class LLMService:
         value, problem = parse_reply(content, request.schema_name)
         if value is None and stored.get("finish_reason") == "length":
             limit = request.params.get("max_tokens", "the server's default")
+            written = int(stored.get("completion_tokens") or 0)
+            if isinstance(limit, int) and written < limit:
+                # Stopped short of max_tokens: the server's context window was full.
+                return None, (
+                    f"the reply was cut off after {written} of max_tokens ({limit}) tokens "
+                    f"before the JSON was complete: the server's context window is full "
+                    f"(prompt {stored.get('prompt_tokens')} tokens); give the server a larger "
+                    f"context (llama.cpp: --ctx-size / --n_ctx) or shorten the "
+                    f"{self.stage or 'calling'} role's prompt"
+                )
             return None, (
                 f"the reply was cut off at max_tokens ({limit}) before the JSON was complete; "
                 f"raise max_tokens in the params of the {self.stage or 'calling'} role"

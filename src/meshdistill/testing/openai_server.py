@@ -280,6 +280,10 @@ class _Handler(BaseHTTPRequestHandler):
             else "".join(str(m.get("content", "")) for m in request.get("messages", []))
         )
         prompt_tokens = math.ceil(len(prompt_text) / CHARS_PER_TOKEN)
+        room = None if owner.context_tokens is None else owner.context_tokens - prompt_tokens
+        if room is not None and math.ceil(len(content) / CHARS_PER_TOKEN) > room:
+            # As llama.cpp's servers do: a full context ends the reply, reported as "length".
+            content, finish_reason = content[: max(room, 0) * CHARS_PER_TOKEN], "length"
         completion_tokens = math.ceil(len(content) / CHARS_PER_TOKEN)
         owner._answered()
         choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": None}
@@ -480,6 +484,7 @@ class OpenAITestServer:
         retry_after_s: float = 1.0,
         port: int = 0,
         flavour: str = "openai",
+        context_tokens: int | None = None,
     ) -> None:
         unknown = [f for f in faults if f not in FAULTS]
         if unknown:
@@ -487,6 +492,8 @@ class OpenAITestServer:
         if flavour not in FLAVOURS:
             raise ValueError(f"unknown flavour {flavour!r}; known: {', '.join(FLAVOURS)}")
         self.flavour = flavour
+        #: Prompt plus reply tokens the "model" holds (None = unlimited).
+        self.context_tokens = context_tokens
         #: The latest request bodies the server accepted, as received (oldest first).
         self.bodies: collections.deque[dict[str, Any]] = collections.deque(maxlen=KEPT_BODIES)
         self.responder: Responder = responder or schema_responder
