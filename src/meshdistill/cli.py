@@ -1,5 +1,7 @@
 """Command line: `meshdistill estimate` prints the LLM work a run would pay for now;
-`meshdistill similarity` scores MeSH heading sets without running the workflow."""
+`meshdistill check-models` asks every configured model one small request per role and says
+what to change when one fails; `meshdistill similarity` scores MeSH heading sets without running
+the workflow."""
 
 from __future__ import annotations
 
@@ -47,11 +49,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="config overlay(s), as given to snakemake",
     )
     estimate_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    check_parser = commands.add_parser(
+        "check-models",
+        help="send each configured model one small request per role; report what to fix",
+    )
+    check_parser.add_argument(
+        "--configfile", type=Path, action="append", default=[], help="config overlay(s)"
+    )
+    check_parser.add_argument(
+        "--all-modes",
+        action="store_true",
+        help="try every structured_output mode on models whose roles ask for JSON",
+    )
+    check_parser.add_argument("--json", action="store_true", help="machine-readable output")
     _add_similarity_parser(commands)
     args = parser.parse_args(argv)
     try:
         if args.command == "similarity":
             return _similarity(args)
+        if args.command == "check-models":
+            return _check_models(args)
         from meshdistill.estimate import estimate, format_table, to_json
 
         rows = estimate(load_config(args.configfile))
@@ -60,6 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(to_json(rows) if args.json else format_table(rows))
     return 0
+
+
+def _check_models(args: argparse.Namespace) -> int:
+    from meshdistill.model_check import check_models, format_reports, to_json
+
+    reports = check_models(load_config(args.configfile), all_modes=args.all_modes)
+    print(to_json(reports) if args.json else format_reports(reports))
+    return 0 if all(report.ok for report in reports) else 1
 
 
 def _add_similarity_parser(commands: argparse._SubParsersAction) -> None:

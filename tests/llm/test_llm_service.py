@@ -181,17 +181,17 @@ def test_always_invalid_replies_are_recorded_as_failed_with_raw_kept(cache: Requ
         assert again.value is None and again.error == result.error
 
 
-def test_bad_request_fails_only_that_item(cache: RequestCache) -> None:
+def test_prompt_too_long_fails_only_that_item(cache: RequestCache) -> None:
     def picker(_index: int, request: dict[str, object]) -> str | None:
         messages = request["messages"]
         assert isinstance(messages, list)
-        return "400" if "abstract 1:" in messages[-1]["content"] else None
+        return "context_length" if "abstract 1:" in messages[-1]["content"] else None
 
     with OpenAITestServer(fault_picker=picker) as server:
         results = LLMService(spec_for(server), cache).run(requests(3))
     assert results[0].ok and results[2].ok
     assert results[1].value is None and results[1].error is not None
-    assert results[1].error.startswith("HTTP 400")
+    assert results[1].error.startswith("HTTP 400: This model's maximum context length")
     assert server.total_requests == 3  # a 400 is not retried
 
 

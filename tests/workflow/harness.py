@@ -52,9 +52,14 @@ def _field(text: str, label: str) -> str:
 
 def _role(request: Mapping[str, Any]) -> str:
     """Which of the project's prompts sent this request."""
-    schema_name = ((request.get("response_format") or {}).get("json_schema") or {}).get("name", "")
+    response_format = request.get("response_format") or {}
+    schema_name = (response_format.get("json_schema") or {}).get("name", "")
     if schema_name:
         return "judge" if "judge" in schema_name else schema_name
+    # The other structured-output modes carry the bare schema (or none: then the prompt does).
+    schema = response_format.get("schema") or request.get("json_schema") or {}
+    if "relevance" in schema.get("properties", {}):
+        return "judge"
     if request.get("logprobs"):
         return "judge"
     text = request.get("prompt") or " ".join(str(m["content"]) for m in request["messages"])

@@ -130,6 +130,28 @@ def test_rejected_api_key_stops_with_a_clear_message(workflow: Workflow) -> None
     json.dumps(log)  # the log is plain text
 
 
+def test_server_refusing_the_structured_output_mode_stops_with_its_reason(
+    workflow: Workflow,
+) -> None:
+    # llama-cpp-python's server answers response_format json_schema with HTTP 500.
+    workflow.server.flavour = "llama_cpp_python"
+    output = failing_run(workflow)
+    assert "Input should be 'text' or 'json_object'" in output
+    assert "models.test-general.structured_output (now json_schema)" in output
+    assert "gave up after" not in output and "retry 1/" not in output
+    refused = workflow.server.refused
+    assert 0 < refused <= 3 * 4  # at most the requests already in flight per scoring job
+
+    # The mode that server takes: the same run completes.
+    config = workflow.config()
+    for model in config["models"].values():
+        model["structured_output"] = "json_object_schema"
+    workflow.write_config(config)
+    workflow.snakemake()
+    assert workflow.server.refused == refused
+    assert workflow.path("results/dataset/sft.jsonl").stat().st_size > 0
+
+
 def test_budget_cap_stops_cleanly_and_a_rerun_pays_nothing_twice(workflow: Workflow) -> None:
     config = workflow.config()
     config["llm"] = {"budget_usd": 0.001}

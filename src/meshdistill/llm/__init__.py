@@ -7,6 +7,7 @@ from meshdistill.llm.errors import (
     LLMAuthError,
     LLMError,
     LLMModelNotFoundError,
+    LLMRequestRejectedError,
     LLMUnavailableError,
 )
 from meshdistill.llm.models import ModelSpec, validate_generation_params
@@ -22,6 +23,7 @@ __all__ = [
     "LLMError",
     "LLMModelNotFoundError",
     "LLMRequest",
+    "LLMRequestRejectedError",
     "LLMResult",
     "LLMService",
     "LLMUnavailableError",

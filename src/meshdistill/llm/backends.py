@@ -20,11 +20,13 @@ from meshdistill.llm.errors import (
     LLMAuthError,
     LLMError,
     LLMModelNotFoundError,
+    LLMRequestRejectedError,
     LLMUnavailableError,
 )
 from meshdistill.llm.models import ModelSpec, resolve_model_path
+from meshdistill.llm.rejections import is_malformed, server_reason, setting_to_change
 from meshdistill.llm.retry import backoff_delay, retry_after_seconds
-from meshdistill.llm.structured import schema_label
+from meshdistill.llm.structured import structured_fields
 from meshdistill.llm.types import Call, Completion
 
 #: HTTP statuses worth retrying besides 429 and 5xx: request timeout and conflict.
@@ -44,10 +46,6 @@ class _Transient(Exception):
         super().__init__(problem)
         self.problem = problem
         self.retry_after_s = retry_after_s
-
-
-def redact(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
 
 
 class OpenAIBackend:
@@ -74,40 +72,40 @@ class OpenAIBackend:
     def __repr__(self) -> str:
         return f"OpenAIBackend(model_id={self._spec.id!r}, base_url={self._spec.base_url!r})"
 
-    def _response_format(self, schema_name: str, schema: dict[str, Any]) -> dict[str, Any]:
-        if self._spec.json_schema_response_format:
-            return {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": schema_label(schema_name),
-                    "schema": schema,
-                    "strict": True,
-                },
-            }
-        return {"type": "json_object"}
-
     def _where(self) -> str:
         return f"model '{self._spec.id}' ({self._spec.model} at {self._spec.base_url or 'OpenAI'})"
 
-    def _fatal_for_status(self, exc: Any) -> LLMError | None:
+    def _reason(self, exc: Any) -> str:
+        response = getattr(exc, "response", None)
+        text = response.text if response is not None else str(exc)
+        return server_reason(exc.body, text, self._secret)
+
+    def _fatal_for_status(self, exc: Any, call: Call) -> LLMError | None:
         status = exc.status_code
+        reason = self._reason(exc)
         if status in (401, 403):
             env = self._spec.api_key_env or "(no api_key_env configured)"
             return LLMAuthError(
-                f"{self._where()}: the endpoint refused the API key (HTTP {status}); "
-                f"check the environment variable {env}"
+                f"{self._where()}: the endpoint refused the API key (HTTP {status}: {reason}); "
+                f"check the environment variable {env} (models.{self._spec.id}.api_key_env)"
             )
         if status == 404:
             body = exc.body if isinstance(exc.body, dict) else {}
             detail = body.get("error", body) if isinstance(body, dict) else {}
             code = str(detail.get("code", "")) if isinstance(detail, dict) else ""
-            message = redact(str(exc), self._secret)
-            if "model" in code or "model" in message.lower():
+            if "model" in code or "model" in reason.lower():
                 return LLMModelNotFoundError(
-                    f"{self._where()}: the endpoint does not serve this model (HTTP 404: {message})"
+                    f"{self._where()}: the endpoint does not serve this model (HTTP 404: "
+                    f"{reason}); set models.{self._spec.id}.model to a model it serves"
                 )
             return LLMError(
-                f"{self._where()}: HTTP 404 for chat/completions; check base_url ({message})"
+                f"{self._where()}: HTTP 404 ({reason}); check models.{self._spec.id}.base_url "
+                "(it usually ends in /v1)"
+            )
+        if is_malformed(status, reason):
+            return LLMRequestRejectedError(
+                f"{self._where()}: the server rejected the request as malformed (HTTP {status}: "
+                f"{reason}); not retried. Change {setting_to_change(self._spec, call, reason)}"
             )
         return None
 
@@ -120,7 +118,7 @@ class OpenAIBackend:
         while True:
             attempts += 1
             try:
-                return await self._attempt(route, content, attempts)
+                return await self._attempt(route, content, attempts, call)
             except _Transient as transient:
                 if attempts > spec.max_retries:
                     raise LLMUnavailableError(
@@ -157,11 +155,13 @@ class OpenAIBackend:
             if call.top_logprobs:
                 body["logprobs"] = call.top_logprobs
         if call.schema_name is not None and call.schema is not None:
-            body["response_format"] = self._response_format(call.schema_name, call.schema)
+            body.update(
+                structured_fields(self._spec.structured_output, call.schema_name, call.schema)
+            )
         body.update(call.params)
         return route, body
 
-    async def _attempt(self, route: str, content: bytes, attempts: int) -> Completion:
+    async def _attempt(self, route: str, content: bytes, attempts: int, call: Call) -> Completion:
         openai = self._openai
         try:
             # The client's generic ``post`` (its documented way to reach any endpoint) instead
@@ -178,19 +178,16 @@ class OpenAIBackend:
                 options={"headers": {"Content-Type": "application/json"}},
             )
         except openai.APIStatusError as exc:
-            fatal = self._fatal_for_status(exc)
+            fatal = self._fatal_for_status(exc, call)
             if fatal is not None:
                 raise fatal from None
             status = exc.status_code
+            problem = f"HTTP {status}: {self._reason(exc)}"
             if status == 429 or status >= 500 or status in RETRYABLE_4XX:
-                raise _Transient(
-                    f"HTTP {status}", retry_after_seconds(exc.response.headers)
-                ) from None
-            raise ItemFailure(
-                f"HTTP {status}: {redact(str(exc), self._secret)}", attempts
-            ) from None
+                raise _Transient(problem, retry_after_seconds(exc.response.headers)) from None
+            raise ItemFailure(problem, attempts) from None
         except openai.APIConnectionError as exc:  # timeouts and dropped connections
-            raise _Transient(type(exc).__name__, None) from None
+            raise _Transient(f"{type(exc).__name__}: {exc}", None) from None
         return self._completion(payload, attempts)
 
     def _completion(self, payload: bytes, attempts: int) -> Completion:

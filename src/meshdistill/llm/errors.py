@@ -39,3 +39,8 @@ class ItemFailure(Exception):
     def __init__(self, message: str, attempts: int) -> None:
         super().__init__(message)
         self.attempts = attempts
+
+
+class LLMRequestRejectedError(LLMError):
+    """The server refused the request as malformed (HTTP 400/422, or a 500 saying so): every
+    request built the same way would fail too, so it is neither retried nor counted per item."""

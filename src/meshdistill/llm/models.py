@@ -23,6 +23,20 @@ from meshdistill.llm.types import PROMPT_MODES
 
 PROVIDERS = ("openai", "llama_cpp")
 
+#: How an OpenAI-compatible endpoint is asked for a reply matching a JSON Schema (README table):
+#: ``json_schema``: ``response_format: {type: json_schema, json_schema: {name, schema, strict}}``
+#: (OpenAI, vLLM, llama.cpp's ``llama-server``, Ollama); ``json_object_schema``:
+#: ``{type: json_object, schema}`` (llama-cpp-python's server); ``json_object``: plain JSON mode,
+#: the schema stated in the prompt; ``grammar``: llama.cpp's top-level ``json_schema`` field;
+#: ``none``: the schema stated in the prompt only. Every reply is validated and re-asked anyway.
+STRUCTURED_OUTPUT_MODES = ("json_schema", "json_object_schema", "json_object", "grammar", "none")
+
+#: Modes in which the server does not see the schema, so the prompt has to state it.
+SCHEMA_IN_PROMPT_MODES = frozenset({"json_object", "none"})
+
+#: The boolean this setting replaced, still read: true = json_schema, false = json_object.
+DEPRECATED_STRUCTURED_OUTPUT_KEY = "json_schema_response_format"
+
 #: Prompt format of the bundled Gemma 3 270M GGUF, which ships without a chat template.
 BUNDLED_CHAT_FORMAT = "gemma"
 
@@ -72,7 +86,8 @@ class ModelSpec:
     max_concurrency: int = 8
     timeout_s: float = 60.0
     max_retries: int = 6
-    json_schema_response_format: bool = True
+    #: How JSON replies are requested from an ``openai`` endpoint (STRUCTURED_OUTPUT_MODES).
+    structured_output: str = "json_schema"
     price_input_per_mtok: float = 0.0
     price_output_per_mtok: float = 0.0
     #: First backoff delay; doubles per retry up to ``retry_max_delay_s`` (full jitter).
@@ -94,6 +109,12 @@ class ModelSpec:
         if self.prompt_mode is not None and self.prompt_mode not in PROMPT_MODES:
             raise ConfigError(
                 _setting(self.id, "prompt_mode"), f"must be one of {', '.join(PROMPT_MODES)}"
+            )
+        if self.structured_output not in STRUCTURED_OUTPUT_MODES:
+            raise ConfigError(
+                _setting(self.id, "structured_output"),
+                f"must be one of {', '.join(STRUCTURED_OUTPUT_MODES)}, "
+                f"got {self.structured_output!r}",
             )
         if self.provider not in PROVIDERS:
             raise ConfigError(
@@ -135,6 +156,7 @@ class ModelSpec:
         :class:`ConfigError` naming ``models.<model_id>.<key>``."""
         if not isinstance(cfg, Mapping):
             raise ConfigError(f"models.{model_id}", "must be a mapping")
+        cfg = _read_deprecated(model_id, cfg)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "id"}
         for key in sorted(cfg):
             if key not in fields:
@@ -159,7 +181,7 @@ class ModelSpec:
             "n_threads": (int,),
             "max_concurrency": (int,),
             "max_retries": (int,),
-            "json_schema_response_format": (bool,),
+            "structured_output": (str,),
         }
         for key, value in cfg.items():
             if value is None and fields[key].default is None:
@@ -169,6 +191,11 @@ class ModelSpec:
             checked = _check_type(model_id, key, value, expected)
             values[key] = float(checked) if expected == (int, float) else checked
         return cls(id=model_id, **values)
+
+    @property
+    def schema_in_prompt(self) -> bool:
+        """Whether JSON requests must state their schema in the prompt (the server won't see it)."""
+        return self.provider == "openai" and self.structured_output in SCHEMA_IN_PROMPT_MODES
 
     @property
     def is_bundled(self) -> bool:
@@ -206,6 +233,23 @@ class ModelSpec:
             prompt_tokens * self.price_input_per_mtok
             + completion_tokens * self.price_output_per_mtok
         ) / 1_000_000
+
+
+def _read_deprecated(model_id: str, cfg: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Map the old boolean ``json_schema_response_format`` onto ``structured_output``."""
+    if DEPRECATED_STRUCTURED_OUTPUT_KEY not in cfg:
+        return cfg
+    old = cfg[DEPRECATED_STRUCTURED_OUTPUT_KEY]
+    if "structured_output" in cfg:
+        raise ConfigError(
+            _setting(model_id, DEPRECATED_STRUCTURED_OUTPUT_KEY),
+            "is replaced by structured_output; remove it (both are set)",
+        )
+    if not isinstance(old, bool):
+        raise ConfigError(_setting(model_id, DEPRECATED_STRUCTURED_OUTPUT_KEY), "expected bool")
+    values = {k: v for k, v in cfg.items() if k != DEPRECATED_STRUCTURED_OUTPUT_KEY}
+    values["structured_output"] = "json_schema" if old else "json_object"
+    return values
 
 
 def validate_generation_params(params: Mapping[str, Any], setting: str) -> dict[str, Any]:

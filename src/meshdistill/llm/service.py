@@ -30,7 +30,12 @@ from meshdistill.llm.errors import (
 )
 from meshdistill.llm.models import ModelSpec
 from meshdistill.llm.rating import rating_from_logprobs
-from meshdistill.llm.structured import correction_message, parse_reply, provider_schema
+from meshdistill.llm.structured import (
+    correction_message,
+    parse_reply,
+    provider_schema,
+    with_schema_instruction,
+)
 from meshdistill.llm.types import RATING_TOP_LOGPROBS, Call, LLMRequest, LLMResult
 
 __all__ = [
@@ -211,6 +216,8 @@ class LLMService:
     ) -> LLMResult:
         schema = provider_schema(request.schema_name) if request.schema_name else None
         messages = [dict(m) for m in request.messages] if request.messages is not None else None
+        if messages is not None and request.schema_name and self.spec.schema_in_prompt:
+            messages = with_schema_instruction(messages, request.schema_name)
         tally = _Tally(request_id=request.id, model_id=self.spec.id, served_model=self.spec.model)
         # Only a chat conversation can carry a correction; other replies are final at once.
         asks_allowed = self.max_reasks + 1 if request.reply == "json" and messages else 1
@@ -355,6 +362,16 @@ class LLMService:
         value, problem = parse_reply(content, request.schema_name)
         if value is None and stored.get("finish_reason") == "length":
             limit = request.params.get("max_tokens", "the server's default")
+            written = int(stored.get("completion_tokens") or 0)
+            if isinstance(limit, int) and written < limit:
+                # Stopped short of max_tokens: the server's context window was full.
+                return None, (
+                    f"the reply was cut off after {written} of max_tokens ({limit}) tokens "
+                    f"before the JSON was complete: the server's context window is full "
+                    f"(prompt {stored.get('prompt_tokens')} tokens); give the server a larger "
+                    f"context (llama.cpp: --ctx-size / --n_ctx) or shorten the "
+                    f"{self.stage or 'calling'} role's prompt"
+                )
             return None, (
                 f"the reply was cut off at max_tokens ({limit}) before the JSON was complete; "
                 f"raise max_tokens in the params of the {self.stage or 'calling'} role"

@@ -27,6 +27,65 @@ def schema_label(schema_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", stem)[:64] or "reply"
 
 
+def strict_compatible(schema: Any) -> bool:
+    """Whether OpenAI's strict mode takes ``schema``: every object closed
+    (``additionalProperties: false``) with every property required."""
+    if isinstance(schema, list):
+        return all(strict_compatible(item) for item in schema)
+    if not isinstance(schema, dict):
+        return True
+    if schema.get("type") == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        if schema.get("additionalProperties") is not False:
+            return False
+        if set(schema.get("required", [])) != set(properties):
+            return False
+    return all(strict_compatible(value) for value in schema.values())
+
+
+def structured_fields(mode: str, schema_name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The request body fields that ask an OpenAI-compatible server for JSON matching
+    ``schema`` in structured-output ``mode`` (see ``models.STRUCTURED_OUTPUT_MODES``)."""
+    if mode == "json_schema":
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": schema_label(schema_name),
+                    "schema": schema,
+                    "strict": strict_compatible(schema),
+                },
+            }
+        }
+    if mode == "json_object_schema":
+        return {"response_format": {"type": "json_object", "schema": schema}}
+    if mode == "json_object":
+        return {"response_format": {"type": "json_object"}}
+    if mode == "grammar":
+        return {"json_schema": schema}
+    return {}
+
+
+def schema_instruction(schema_name: str) -> str:
+    """What a prompt says when the server cannot be given the schema itself."""
+    schema = json.dumps(provider_schema(schema_name), sort_keys=True, separators=(",", ":"))
+    return f"Reply with only one JSON object that matches this JSON Schema: {schema}"
+
+
+def with_schema_instruction(
+    messages: list[dict[str, str]], schema_name: str
+) -> list[dict[str, str]]:
+    """``messages`` with the schema stated at the end of the last user turn."""
+    stated = [dict(m) for m in messages]
+    for message in reversed(stated):
+        if message.get("role") == "user":
+            message["content"] = (
+                f"{message.get('content', '')}\n\n{schema_instruction(schema_name)}"
+            )
+            return stated
+    return [*stated, {"role": "user", "content": schema_instruction(schema_name)}]
+
+
 def parse_reply(content: str | None, schema_name: str) -> tuple[dict[str, Any] | None, str | None]:
     """Return ``(value, None)`` for a valid reply or ``(None, problem)`` explaining the fault."""
     if content is None or not content.strip():
@@ -52,8 +111,4 @@ def parse_reply(content: str | None, schema_name: str) -> tuple[dict[str, Any] |
 
 def correction_message(problem: str, schema_name: str) -> str:
     """The user turn appended after a bad reply when re-asking."""
-    schema = json.dumps(provider_schema(schema_name), sort_keys=True, separators=(",", ":"))
-    return (
-        f"That reply could not be used: {problem}. "
-        f"Reply again with only one JSON object that matches this JSON Schema: {schema}"
-    )
+    return f"That reply could not be used: {problem}. {schema_instruction(schema_name)}"

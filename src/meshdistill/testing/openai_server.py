@@ -5,7 +5,10 @@ Serves ``POST /v1/chat/completions``, ``POST /v1/completions`` and ``GET /v1/mod
 ``stop`` sequences end it, ``logprobs`` come in each route's own layout), so the real ``openai``
 client can be driven against it. Like real servers it rejects malformed requests with HTTP 400:
 an unknown ``response_format`` type, ``top_logprobs`` without ``logprobs``, a prompt that is not
-a string. It can add latency, demand an API
+a string. A *flavour* makes it accept exactly the structured-output fields one real server accepts
+and refuse the rest the way that server does (llama-cpp-python's server, for one, answers a
+``json_schema`` response format with HTTP 500), and ignore what that server ignores. It can add
+latency, demand an API
 key, serve only some models, inject faults (429 with ``Retry-After``, 5xx, dropped connections,
 invalid JSON) and counts what it saw: requests, requests per message hash, and the most requests
 ever in flight at once.
@@ -25,6 +28,7 @@ import collections
 import hashlib
 import json
 import math
+import re
 import signal
 import threading
 import time
@@ -38,9 +42,10 @@ Responder = Callable[[dict[str, Any]], "str | dict[str, Any]"]
 FaultPicker = Callable[[int, dict[str, Any]], str | None]
 
 #: Fault names understood in ``faults``: HTTP statuses "400", "429", "500", "502", "503", plus
-#: "drop" (close the connection without answering), "invalid_json" (a reply that is not
-#: JSON) and "ok" (no fault; a placeholder to fault a later request).
-FAULTS = ("400", "429", "500", "502", "503", "drop", "invalid_json", "ok")
+#: "context_length" (a 400 refusing this one prompt as too long, as OpenAI words it), "drop"
+#: (close the connection without answering), "invalid_json" (a reply that is not JSON) and "ok"
+#: (no fault; a placeholder to fault a later request).
+FAULTS = ("400", "429", "500", "502", "503", "context_length", "drop", "invalid_json", "ok")
 
 #: Characters per reported token in the ``usage`` block (a rough English average).
 CHARS_PER_TOKEN = 4
@@ -61,6 +66,26 @@ def messages_hash(messages: Sequence[Mapping[str, Any]]) -> str:
 #: Most alternatives a request may ask for per token (OpenAI's limit).
 MAX_TOP_LOGPROBS = 20
 RESPONSE_FORMAT_TYPES = ("text", "json_object", "json_schema")
+
+#: Real servers the test server can imitate, and the ``response_format`` types each takes.
+FLAVOUR_RESPONSE_FORMATS: dict[str, tuple[str, ...]] = {
+    "openai": RESPONSE_FORMAT_TYPES,
+    "vllm": (*RESPONSE_FORMAT_TYPES, "structural_tag"),
+    "llama_cpp_server": RESPONSE_FORMAT_TYPES,
+    "llama_cpp_python": ("text", "json_object"),
+    "ollama": RESPONSE_FORMAT_TYPES,
+}
+FLAVOURS = tuple(FLAVOUR_RESPONSE_FORMATS)
+#: Flavours whose JSON mode honours a ``schema`` beside ``type: json_object``.
+_JSON_OBJECT_SCHEMA_FLAVOURS = frozenset({"llama_cpp_python", "llama_cpp_server"})
+#: Top-level grammar fields, and the flavours that honour them (others ignore or reject them).
+_GRAMMAR_FIELDS = ("json_schema", "grammar", "guided_json")
+_GRAMMAR_FLAVOURS = {"llama_cpp_server": ("json_schema", "grammar"), "vllm": ("guided_json",)}
+#: Where a prompt states its schema (llm.structured.schema_instruction); a model that follows
+#: instructions replies in that shape, so the test server does too.
+_STATED_SCHEMA = re.compile(r"matches this JSON Schema: (\{.*\})\s*$", re.DOTALL)
+#: How many request bodies the server keeps for tests to inspect.
+KEPT_BODIES = 64
 
 
 def _last_user_text(request: Mapping[str, Any]) -> str:
@@ -115,10 +140,12 @@ def schema_responder(request: Mapping[str, Any]) -> str:
     response_format = request.get("response_format") or {}
     schema = (response_format.get("json_schema") or {}).get("schema")
     if schema is None:
-        schema = response_format.get("schema") or {
-            "type": "object",
-            "properties": {"answer": {"type": "string"}},
-        }
+        schema = response_format.get("schema") or request.get("json_schema")
+    if schema is None:
+        stated = _STATED_SCHEMA.search(_last_user_text(request))
+        schema = json.loads(stated.group(1)) if stated else None
+    if schema is None:
+        schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
     return json.dumps(value_for_schema(schema, _last_user_text(request)), sort_keys=True)
 
 
@@ -193,13 +220,26 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             self._error(400, "body is not JSON", "invalid_json")
             return
-        problem = request_problem(request, chat=route == "/v1/chat/completions")
+        chat = route == "/v1/chat/completions"
+        problem = request_problem(request, chat=chat)
         if problem is not None:
+            owner._refused()
             self._error(400, problem, "invalid_request_error")
+            return
+        refusal = flavour_refusal(request, chat, owner.flavour)
+        if refusal is not None:
+            owner._refused()
+            status, message = refusal
+            if status >= 500:
+                # As llama-cpp-python's server does: its request validation escapes as a 500.
+                payload = {"message": message, "type": "internal_server_error", "param": None}
+                self._send_json(status, {"error": {**payload, "code": None}})
+            else:
+                self._error(status, message, "invalid_request_error")
             return
         index = owner._arrive(request)
         try:
-            self._chat(owner, request, index, chat=route == "/v1/chat/completions")
+            self._chat(owner, as_seen(request, chat, owner.flavour), index, chat=chat)
         finally:
             owner._leave()
 
@@ -213,6 +253,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"The model '{model}' does not exist", "model_not_found")
             return
         fault = owner._fault(index, request)
+        if fault == "context_length":
+            message = "This model's maximum context length is 2048 tokens; reduce the prompt."
+            self._error(400, message, "context_length_exceeded")
+            return
         if fault in ("400", "429", "500", "502", "503"):
             headers = {"Retry-After": f"{owner.retry_after_s:g}"} if fault == "429" else {}
             self._error(int(fault), f"injected {fault}", f"injected_{fault}", headers)
@@ -236,6 +280,10 @@ class _Handler(BaseHTTPRequestHandler):
             else "".join(str(m.get("content", "")) for m in request.get("messages", []))
         )
         prompt_tokens = math.ceil(len(prompt_text) / CHARS_PER_TOKEN)
+        room = None if owner.context_tokens is None else owner.context_tokens - prompt_tokens
+        if room is not None and math.ceil(len(content) / CHARS_PER_TOKEN) > room:
+            # As llama.cpp's servers do: a full context ends the reply, reported as "length".
+            content, finish_reason = content[: max(room, 0) * CHARS_PER_TOKEN], "length"
         completion_tokens = math.ceil(len(content) / CHARS_PER_TOKEN)
         owner._answered()
         choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": None}
@@ -300,6 +348,69 @@ def request_problem(request: Mapping[str, Any], chat: bool) -> str | None:
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
         return "'max_tokens' must be a positive integer"
     return None
+
+
+def flavour_refusal(request: Mapping[str, Any], chat: bool, flavour: str) -> tuple[int, str] | None:
+    """The status and message with which the ``flavour`` server refuses the request's
+    structured-output fields, or None when it takes them."""
+    response_format = request.get("response_format")
+    takes_format = chat or flavour not in ("llama_cpp_python",)
+    if isinstance(response_format, dict) and takes_format:
+        kind = response_format.get("type")
+        accepted = FLAVOUR_RESPONSE_FORMATS[flavour]
+        if kind not in accepted:
+            if flavour == "llama_cpp_python":
+                options = " or ".join(f"'{t}'" for t in accepted)
+                return 500, (
+                    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+                    f"'response_format', 'type'), 'msg': \"Input should be {options}\", "
+                    f"'input': {kind!r}}}\n\n  File \"server/app.py\", in "
+                    "create_chat_completion\n    POST /v1/chat/completions"
+                )
+            return 400, f"response_format type {kind!r} is not supported by this server"
+        if kind == "json_schema" and flavour == "openai":
+            problem = _openai_schema_problem(response_format.get("json_schema"))
+            if problem is not None:
+                return 400, problem
+    if flavour == "openai":
+        extra = [name for name in _GRAMMAR_FIELDS if name in request]
+        if extra:
+            return 400, f"Unrecognized request argument supplied: {extra[0]}"
+    return None
+
+
+def _openai_schema_problem(spec: Any) -> str | None:
+    from meshdistill.llm.structured import strict_compatible
+
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        return "Missing required parameter: 'response_format.json_schema.name'."
+    if not isinstance(spec.get("schema"), dict):
+        return "Missing required parameter: 'response_format.json_schema.schema'."
+    if spec.get("strict") and not strict_compatible(spec["schema"]):
+        return (
+            f"Invalid schema for response_format '{spec['name']}': with strict true every "
+            "object needs 'additionalProperties': false and every property in 'required'."
+        )
+    return None
+
+
+def as_seen(request: dict[str, Any], chat: bool, flavour: str) -> dict[str, Any]:
+    """The request without the fields the ``flavour`` server silently ignores, so that the
+    responder answers only what the real server would have constrained."""
+    seen = dict(request)
+    response_format = seen.get("response_format")
+    if isinstance(response_format, dict):
+        if not chat and flavour == "llama_cpp_python":
+            del seen["response_format"]  # its completions route has no such field
+        elif "schema" in response_format and flavour not in _JSON_OBJECT_SCHEMA_FLAVOURS:
+            seen["response_format"] = {k: v for k, v in response_format.items() if k != "schema"}
+    honoured = _GRAMMAR_FLAVOURS.get(flavour, ())
+    for name in _GRAMMAR_FIELDS:
+        if name in seen and name not in honoured:
+            del seen[name]
+    if "guided_json" in seen:
+        seen["json_schema"] = seen.pop("guided_json")
+    return seen
 
 
 def _apply_limits(content: str, request: Mapping[str, Any]) -> tuple[str, str]:
@@ -372,10 +483,19 @@ class OpenAITestServer:
         fault_picker: FaultPicker | None = None,
         retry_after_s: float = 1.0,
         port: int = 0,
+        flavour: str = "openai",
+        context_tokens: int | None = None,
     ) -> None:
         unknown = [f for f in faults if f not in FAULTS]
         if unknown:
             raise ValueError(f"unknown fault(s) {unknown}; known: {', '.join(FAULTS)}")
+        if flavour not in FLAVOURS:
+            raise ValueError(f"unknown flavour {flavour!r}; known: {', '.join(FLAVOURS)}")
+        self.flavour = flavour
+        #: Prompt plus reply tokens the "model" holds (None = unlimited).
+        self.context_tokens = context_tokens
+        #: The latest request bodies the server accepted, as received (oldest first).
+        self.bodies: collections.deque[dict[str, Any]] = collections.deque(maxlen=KEPT_BODIES)
         self.responder: Responder = responder or schema_responder
         self.latency_s = latency_s
         self.api_key = api_key
@@ -386,6 +506,8 @@ class OpenAITestServer:
         self._port = port
         self._lock = threading.Lock()
         self.total_requests = 0
+        #: Requests refused as malformed (not counted in ``total_requests``).
+        self.refused = 0
         self.answered = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -400,8 +522,13 @@ class OpenAITestServer:
             self.total_requests += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.bodies.append(dict(request))
             self.per_hash[messages_hash(request.get("messages", []))] += 1
             return index
+
+    def _refused(self) -> None:
+        with self._lock:
+            self.refused += 1
 
     def _leave(self) -> None:
         with self._lock:
@@ -471,13 +598,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     parser.add_argument("--api-key", default=None)
+    parser.add_argument("--flavour", choices=FLAVOURS, default="openai")
     args = parser.parse_args(argv)
     stop = threading.Event()
     # Runs until SIGTERM/SIGINT; it never reads stdin (which may be a terminal, /dev/null or
     # anything else a parent left behind). Counters are served at GET /v1/_stats.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with OpenAITestServer(latency_s=args.latency, api_key=args.api_key, port=args.port) as server:
+    with OpenAITestServer(
+        latency_s=args.latency, api_key=args.api_key, port=args.port, flavour=args.flavour
+    ) as server:
         # The first line tells a parent process where to connect.
         print(server.base_url, flush=True)
         stop.wait()
