@@ -23,6 +23,7 @@ METHOD_SETTINGS = (
     ("scoring", "category"),
     ("scoring", "exclude_headings"),
     ("selection", "kailin_filter"),
+    ("retrieval", "method"),
     ("retrieval", "k"),
 )
 

@@ -24,8 +24,7 @@ def test_kailin_with_dense_retrieval_builds_its_index_once_and_produces_the_data
     config = workflow.config()
     config["method"] = "kailin"
     config["descriptors"] = {"uis": ["D001943"]}
-    config["retrieval"] = {"method": "dense"}
-    config["scoring"] = {"information_content": "corpus"}
+    config["scoring"] = {"information_content": "corpus"}  # the method sets dense retrieval
     workflow.write_config(config)
     workflow.snakemake()
 

@@ -17,6 +17,8 @@ def test_kailin_method_runs_end_to_end(workflow: Workflow) -> None:
     config.update(
         method="kailin",
         methods={"kailin": {"selection": {"kailin_filter": {"score_threshold": 0.08}}}},
+        # BM25 keeps this test quick; the dense retrieval of the method is tested on its own.
+        retrieval=dict(config.get("retrieval", {}), method="bm25"),
     )
     workflow.write_config(config)
     workflow.snakemake()

@@ -27,6 +27,7 @@ def test_default_method_is_the_projects(defaults: dict[str, Any]) -> None:
     assert config["scoring"]["category"] == "letter"
     assert config["scoring"]["exclude_headings"] == ["check_tags"]
     assert config["selection"]["kailin_filter"] is None
+    assert config["retrieval"]["method"] == "bm25"
     assert config["retrieval"]["k"] == 4
     check_references(config, REPO)
 
@@ -39,6 +40,7 @@ def test_kailin_method_sets_the_papers_settings(defaults: dict[str, Any]) -> Non
     assert config["scoring"]["exclude_headings"] == []
     assert config["scoring"]["set_method"] == "mean"
     assert config["selection"]["kailin_filter"] == {"score_threshold": 0.5}
+    assert config["retrieval"]["method"] == "dense"
     assert config["retrieval"]["k"] == 4
     check_references(config, REPO)
 

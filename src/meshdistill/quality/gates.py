@@ -281,7 +281,7 @@ def restates_problem(answer: str, question: str, settings: QualitySettings) -> s
     if similarity >= settings.answer_max_question_jaccard:
         return (
             f"content words overlap the question's with Jaccard {similarity:.2f} "
-            f"(below {settings.answer_max_question_jaccard} needed)"
+            f"(under {settings.answer_max_question_jaccard} allowed)"
         )
     return None
 
