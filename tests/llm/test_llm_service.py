@@ -288,8 +288,10 @@ def test_completion_text_and_rating_requests_use_the_completions_route(
     with OpenAITestServer(responder=responder) as server:
         first = LLMService(spec_for(server), cache).run([text, rating])
         again = LLMService(spec_for(server), cache).run([text, rating])
-    assert [r["prompt"] for r in seen] == [text.prompt, rating.prompt]
-    assert "messages" not in seen[0] and seen[1]["logprobs"] == 20
+    by_prompt = {str(r["prompt"]): r for r in seen}  # sent concurrently: any order
+    assert sorted(by_prompt) == sorted([str(text.prompt), str(rating.prompt)])
+    assert all("messages" not in r for r in seen)
+    assert by_prompt[str(rating.prompt)]["logprobs"] == 20
     answer, rated = first
     # The stop sequence ends the reply before the scaffolding the model went on to write.
     assert answer.text == "Does aspirin lower stroke risk in atrial fibrillation?"

@@ -77,7 +77,8 @@ def test_each_order_on_the_sample_corpus(sample: list[Article]) -> None:
 def _config() -> dict[str, Any]:
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     assert config["abstracts"]["source"] == "local"
-    return config
+    expanded, _notes = cfg.with_method(config)  # as the workflow does before any check
+    return expanded
 
 
 def test_relevance_with_a_local_source_is_a_config_error_naming_the_setting() -> None:

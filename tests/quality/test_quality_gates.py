@@ -325,7 +325,8 @@ def test_an_answer_of_too_many_sentences(articles: dict[str, Article]) -> None:
     )
     verdict = answer(text, CTDNA_QUESTION, articles[CTDNA])
     assert verdict == Verdict("answer_too_long", "5 sentences, more than 3")
-    roomy = replace(DEFAULTS, answer_max_sentences=5)
+    # Allowed five sentences (and paraphrase: "sixteen", "relapsed"), the same answer passes.
+    roomy = replace(DEFAULTS, answer_max_sentences=5, answer_min_supported_fraction=0.7)
     assert answer(text, CTDNA_QUESTION, articles[CTDNA], quality=roomy) is None
 
 
@@ -414,7 +415,7 @@ def test_answer_with_invented_figures_is_unsupported() -> None:
         "Among 1,240 adolescents, short sleepers had 4.2 migraine days per month against 2.6.",
     ]
     settings = QualitySettings()
-    grounded = "Adolescents sleeping less had 4.2 migraine days a month, against 2.6 (n = 1240)."
+    grounded = "Adolescent short sleepers had 4.2 migraine days per month, against 2.6 (n = 1240)."
     assert (
         answer_verdict(
             grounded,

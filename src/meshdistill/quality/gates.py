@@ -301,7 +301,8 @@ def numbers(text: str) -> list[str]:
 def unsupported_problem(
     answer: str, evidence: Sequence[str], settings: QualitySettings
 ) -> str | None:
-    answered = _first_unique(content_words(answer))
+    # Figures are checked whole below ("1,240" is one number, not the words "1" and "240").
+    answered = [w for w in _first_unique(content_words(answer)) if not w.isdigit()]
     known = content_word_set(evidence)
     missing = [word for word in answered if word not in known]
     supported = 1 - len(missing) / len(answered) if answered else 1.0

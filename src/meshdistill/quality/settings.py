@@ -94,7 +94,7 @@ class QualitySettings:
     answer_min_new_words: int = 2
     answer_max_question_jaccard: float = 0.8
     # answer_unsupported
-    answer_min_supported_fraction: float = 0.6
+    answer_min_supported_fraction: float = 0.8
     answer_numbers_in_evidence: bool = True
     # answer_too_long
     answer_max_sentences: int = 3
