@@ -451,3 +451,20 @@ def test_question_with_a_title_subtitle_is_scaffolding() -> None:
         settings=QualitySettings(),
     )
     assert verdict is not None and verdict.gate == "question_scaffolding"
+
+
+def test_a_question_asking_for_a_judgement_its_source_never_makes_is_off_topic(
+    articles: dict[str, Article],
+) -> None:
+    source = articles[CTDNA]
+    # A real question of the bundled model: the abstract compares no tests as "best".
+    verdict = question_verdict(
+        "What is the best test for circulating tumour DNA in breast cancer?",
+        title=source.title,
+        abstract=source.abstract,
+        example_questions=[],
+        instruction_texts=[],
+        settings=QualitySettings(),
+    )
+    assert verdict is not None and verdict.gate == "question_off_topic"
+    assert "'best'" in verdict.detail

@@ -157,6 +157,10 @@ def off_topic_problem(question: str, source: str, settings: QualitySettings) -> 
             f"only {fraction:.0%} of its content words occur in its title and abstract "
             f"(at least {settings.topic_min_shared_fraction:.0%} needed)"
         )
+    source_words = set(words(source))
+    for word in words(question):
+        if word in settings.judgement_words and word not in source_words:
+            return f"asks for the '{word}' option, which its title and abstract never discuss"
     return None
 
 

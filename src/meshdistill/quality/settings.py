@@ -49,7 +49,7 @@ _POSITIVE = (
     "loop_max_char_run",
     "answer_max_sentences",
 )
-_TEXT_LISTS = ("disabled_gates", "scaffolding_labels", "meta_references")
+_TEXT_LISTS = ("disabled_gates", "scaffolding_labels", "meta_references", "judgement_words")
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class QualitySettings:
     # question_off_topic
     topic_min_shared_words: int = 2
     topic_min_shared_fraction: float = 0.3
+    judgement_words: tuple[str, ...] = ("best", "optimal", "ideal", "cost", "costs", "safest")
     # question_not_single
     min_question_words: int = 5
     min_question_chars: int = 15
