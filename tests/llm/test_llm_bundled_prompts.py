@@ -120,7 +120,6 @@ def test_questions_answers_and_ratings_pass_the_gates(
             truncated=result.truncated,
             settings=gates,
         )
-        print(questions[article.pmid], "->", text, "=>", verdict)
         grounded += verdict is None
     assert grounded >= len(answer_requests) // 2, f"{grounded} of {len(answer_requests)} grounded"
 
