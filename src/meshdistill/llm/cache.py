@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
@@ -77,13 +78,23 @@ def first_ask_key(identity: Mapping[str, Any], request: LLMRequest) -> str:
     )
 
 
+#: Beside the cache: paid replies that could not be written into it (one JSON object a line).
+SPILL_SUFFIX = ".spill.jsonl"
+
+
 class RequestCache:
-    """Key -> JSON answer store, safe across threads and processes."""
+    """Key -> JSON answer store, safe across threads and processes.
+
+    A reply that cannot be written (disk full, the file turned read-only) goes to a spill file
+    beside the cache instead of being lost; the next cache opened on the same path serves it and,
+    when it can write, moves it into the database."""
 
     def __init__(self, path: str | Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
+        self.spill_path = self.path.with_name(self.path.name + SPILL_SUFFIX)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._spilled: dict[str, dict[str, Any]] = {}
         # Autocommit (isolation_level=None): each put is its own durable transaction.
         self._conn = sqlite3.connect(
             str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
@@ -93,6 +104,44 @@ class RequestCache:
         except sqlite3.DatabaseError as error:
             self._conn.close()
             raise self._unusable(str(error)) from None
+        self._take_back_spill()
+
+    def _take_back_spill(self) -> None:
+        if not self.spill_path.exists():
+            return
+        for line in self.spill_path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                entry = json.loads(line)
+                self._spilled[str(entry["key"])] = dict(entry["value"])
+        try:
+            with self._lock:
+                for key, value in self._spilled.items():
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO answers (key, value) VALUES (?, ?)",
+                        (key, canonical_json(value)),
+                    )
+        except sqlite3.Error:
+            return  # still not writable: keep serving them from the spill file
+        self.spill_path.unlink()
+        self._spilled.clear()
+
+    def check_writable(self) -> None:
+        """Raise :class:`InputError` naming the file unless a reply can be stored (checked before
+        the first request, so nothing is paid for that could not be kept)."""
+        probe = "meshdistill-write-check"
+        try:
+            with self._lock:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO answers (key, value) VALUES (?, '{}')", (probe,)
+                )
+                self._conn.execute("DELETE FROM answers WHERE key = ?", (probe,))
+        except sqlite3.Error as error:
+            raise InputError(
+                str(self.path),
+                f"the LLM request cache cannot be written ({error}); make the file and its "
+                "folder writable, or point llm.cache_path at a writable place, before any "
+                "request is paid for",
+            ) from None
 
     def _unusable(self, problem: str) -> InputError:
         return InputError(
@@ -118,14 +167,38 @@ class RequestCache:
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._conn.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+            spilled = self._spilled.get(key)
+        if row is None:
+            return dict(spilled) if spilled is not None else None
+        return dict(json.loads(row[0]))
 
-    def put(self, key: str, value: Mapping[str, Any]) -> None:
+    def put(self, key: str, value: Mapping[str, Any]) -> bool:
+        """Store a reply; ``False`` when it went to the spill file instead of the database."""
         text = canonical_json(value)
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO answers (key, value) VALUES (?, ?)", (key, text)
-            )
+        try:
+            with self._lock:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO answers (key, value) VALUES (?, ?)", (key, text)
+                )
+            return True
+        except sqlite3.Error as error:
+            self._spill(key, value, str(error))
+            return False
+
+    def _spill(self, key: str, value: Mapping[str, Any], problem: str) -> None:
+        line = canonical_json({"key": key, "value": dict(value)}) + "\n"
+        try:
+            with self._lock, open(self.spill_path, "a", encoding="utf-8") as spill:
+                spill.write(line)
+                spill.flush()
+                os.fsync(spill.fileno())
+                self._spilled[key] = dict(value)
+        except OSError as error:
+            raise InputError(
+                str(self.path),
+                f"a paid reply could not be stored ({problem}), nor kept in {self.spill_path} "
+                f"({error.strerror or error}); free disk space before running again",
+            ) from None
 
     def contains(self, key: str) -> bool:
         with self._lock:

@@ -60,6 +60,17 @@ NO_KEY_PLACEHOLDER = "not-needed"
 BUDGET_SKIPPED = "budget exceeded: request not sent"
 STOPPED = "run stopped by a fatal error: request not sent"
 
+#: Longest reply kept in records, logs and re-asks (the cache keeps every reply whole): a model
+#: that rambles must not turn one bad reply into megabytes of log and a huge re-ask.
+DEFAULT_MAX_REPLY_CHARS = 8000
+
+
+def capped(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out (0 = no limit)."""
+    if limit <= 0 or len(text) <= limit:
+        return text
+    return f"{text[:limit]} [... {len(text) - limit} more characters not shown]"
+
 
 class LLMService:
     """One model, one stage. ``attempts`` in results counts requests actually sent to the
@@ -71,6 +82,7 @@ class LLMService:
         cache: RequestCache | None,
         cache_mode: str = "use",
         max_reasks: int = 2,
+        max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS,
         accountant: Accountant | None = None,
         stage: str = "",
         descriptor: str = "",
@@ -87,6 +99,7 @@ class LLMService:
         self.cache = cache
         self.cache_mode = cache_mode
         self.max_reasks = max_reasks
+        self.max_reply_chars = max_reply_chars
         self.accountant = accountant
         self.stage = stage
         self.descriptor = descriptor
@@ -218,7 +231,12 @@ class LLMService:
         messages = [dict(m) for m in request.messages] if request.messages is not None else None
         if messages is not None and request.schema_name and self.spec.schema_in_prompt:
             messages = with_schema_instruction(messages, request.schema_name)
-        tally = _Tally(request_id=request.id, model_id=self.spec.id, served_model=self.spec.model)
+        tally = _Tally(
+            request_id=request.id,
+            model_id=self.spec.id,
+            served_model=self.spec.model,
+            max_reply_chars=self.max_reply_chars,
+        )
         # Only a chat conversation can carry a correction; other replies are final at once.
         asks_allowed = self.max_reasks + 1 if request.reply == "json" and messages else 1
         problem = ""
@@ -260,7 +278,10 @@ class LLMService:
             if ask < asks_allowed and messages is not None and request.schema_name:
                 messages = [
                     *messages,
-                    {"role": "assistant", "content": stored.get("content") or ""},
+                    {
+                        "role": "assistant",
+                        "content": capped(stored.get("content") or "", self.max_reply_chars),
+                    },
                     {"role": "user", "content": correction_message(problem, request.schema_name)},
                 ]
         if asks_allowed > 1:
@@ -342,7 +363,13 @@ class LLMService:
             stored["top_logprobs"] = completion.top_logprobs
         # Every paid reply is kept, valid or not, so that no rerun pays for it again.
         if self.cache is not None and self.cache_mode != "bypass":
-            self.cache.put(key, stored)
+            if not self.cache.put(key, stored):
+                self._logger.error(
+                    "a paid reply could not be written to %s; it is kept in %s and served from "
+                    "there until the cache can take it back",
+                    self.cache.path,
+                    self.cache.spill_path,
+                )
         return stored
 
     def _interpret(
@@ -390,6 +417,7 @@ class _Tally:
     request_id: str
     model_id: str
     served_model: str
+    max_reply_chars: int = 0
     cache_key: str = ""
     raw: str | None = None
     attempts: int = 0
@@ -397,7 +425,8 @@ class _Tally:
     completion_tokens: int = 0
 
     def add(self, reply: Mapping[str, Any]) -> None:
-        self.raw = reply.get("content")
+        content = reply.get("content")
+        self.raw = capped(content, self.max_reply_chars) if isinstance(content, str) else None
         self.prompt_tokens += int(reply.get("prompt_tokens", 0))
         self.completion_tokens += int(reply.get("completion_tokens", 0))
         self.served_model = str(reply.get("served_model") or self.served_model)

@@ -87,12 +87,18 @@ def open_service(
     cache_path = Path(llm["cache_path"])
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     budget = llm.get("budget_usd")
-    spent_before = SpendLedger(cache_path).spent_usd()
+    ledger = SpendLedger(cache_path)
+    spent_before = ledger.spent_usd()
+    ledger.check_writable()
+    cache = RequestCache(cache_path)
+    if llm["cache_mode"] != "bypass":
+        cache.check_writable()
     return LLMService(
         spec,
-        RequestCache(cache_path),
+        cache,
         cache_mode=llm["cache_mode"],
         max_reasks=int(llm["max_reasks"]),
+        max_reply_chars=int(llm["max_reply_chars"]),
         accountant=Accountant(budget_usd=budget, spent_usd_before=spent_before),
         stage=stage,
         descriptor=descriptor,

@@ -9,6 +9,7 @@ what they were allowed to reserve; each request reserves its worst-case cost fir
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from filelock import FileLock
@@ -27,6 +28,19 @@ class SpendLedger:
     def spent_usd(self) -> float:
         with self._lock:
             return self._read()
+
+    def check_writable(self) -> None:
+        """Raise :class:`InputError` unless the ledger's folder can take the ledger file."""
+        folder = self.path.parent
+        if not os.access(folder, os.W_OK) or (
+            self.path.exists() and not os.access(self.path, os.W_OK)
+        ):
+            raise InputError(
+                str(self.path),
+                "the spend ledger cannot be written, so llm.budget_usd could not count this "
+                "run's spending; make it and its folder writable (it lives beside "
+                "llm.cache_path) before any request is paid for",
+            )
 
     def add(self, usd: float) -> None:
         if usd <= 0:
