@@ -69,6 +69,9 @@ def test_parallel_processes_share_one_cache_file(tmp_path: Path) -> None:
     assert all(o["ok"] == 20 for o in outputs)
     assert cached_answers(cache) == 20
     assert again["from_cache"] == 20
+    # Each request was claimed by one process; the other waited for its answer: none paid twice.
+    assert server.total_requests == 20
+    assert sum(int(o["from_cache"]) for o in outputs) == 20
 
 
 @pytest.mark.timeout(120)

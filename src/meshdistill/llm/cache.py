@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,16 @@ def first_ask_key(identity: Mapping[str, Any], request: LLMRequest) -> str:
 
 #: Beside the cache: paid replies that could not be written into it (one JSON object a line).
 SPILL_SUFFIX = ".spill.jsonl"
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class RequestCache:
@@ -163,6 +175,11 @@ class RequestCache:
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS failed_replies ( key TEXT PRIMARY KEY, value TEXT NOT NULL)"
         )
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS claims "
+            "(key TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, "
+            "claimed_at REAL NOT NULL)"
+        )
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
@@ -199,6 +216,42 @@ class RequestCache:
                 f"a paid reply could not be stored ({problem}), nor kept in {self.spill_path} "
                 f"({error.strerror or error}); free disk space before running again",
             ) from None
+
+    # --- claims: one process sends a request, the others wait for its answer -------------
+    def claim(self, key: str, owner: str, stale_after_s: float) -> bool:
+        """Claim ``key`` for sending; ``False`` while another live claim holds it. A claim older
+        than ``stale_after_s``, or held by a process of this host that no longer runs, lapses."""
+        try:
+            return self._claim(key, owner, stale_after_s)
+        except sqlite3.Error:
+            return True  # a cache that cannot record claims cannot coordinate: just send
+
+    def _claim(self, key: str, owner: str, stale_after_s: float) -> bool:
+        now = time.time()
+        host = socket.gethostname()
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT owner, host, pid, claimed_at FROM claims WHERE key = ?", (key,)
+            ).fetchone()
+            if row is not None:
+                holder, holder_host, pid, claimed_at = row
+                alive = holder_host != host or _process_runs(int(pid))
+                if holder != owner and alive and now - float(claimed_at) < stale_after_s:
+                    return False
+                self._conn.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, holder))
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO claims (key, owner, host, pid, claimed_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, owner, host, os.getpid(), now),
+            )
+            return cursor.rowcount == 1
+
+    def release(self, key: str, owner: str) -> None:
+        try:
+            with self._lock:
+                self._conn.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, owner))
+        except sqlite3.Error:
+            pass  # an unreleased claim lapses by age
 
     def contains(self, key: str) -> bool:
         with self._lock:

@@ -13,6 +13,7 @@ import concurrent.futures
 import logging
 import os
 import random
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,9 @@ STOPPED = "run stopped by a fatal error: request not sent"
 #: that rambles must not turn one bad reply into megabytes of log and a huge re-ask.
 DEFAULT_MAX_REPLY_CHARS = 8000
 
+#: Seconds between looks at the shared cache while another process sends the same request.
+CLAIM_POLL_S = 0.2
+
 
 def capped(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, saying how much was left out (0 = no limit)."""
@@ -111,6 +115,7 @@ class LLMService:
         self._budget_hit = False
         self._stopping = False
         self._in_flight: dict[str, asyncio.Future[dict[str, Any] | str]] = {}
+        self._claim_owner = f"{os.getpid()}:{uuid.uuid4().hex}"
 
     def __repr__(self) -> str:
         return f"LLMService(model_id={self.spec.id!r}, stage={self.stage!r})"
@@ -298,17 +303,28 @@ class LLMService:
         slots: asyncio.Semaphore,
         tally: _Tally,
     ) -> tuple[dict[str, Any], bool] | str:
-        """Send ``call`` unless an identical one is already in flight in this process, in which
-        case wait for its reply (free: counted as served from the cache). Returns the stored
-        reply and whether it was shared, or why nothing was sent."""
+        """Send ``call`` unless an identical one is already in flight, in this process or (through
+        a claim in the shared cache) in another; then wait for that reply instead (free: counted
+        as served from the cache). Returns the stored reply and whether it was shared, or why
+        nothing was sent."""
         pending = self._in_flight.get(key)
         if pending is not None:
-            outcome = await asyncio.shield(pending)
-            return (outcome, True) if isinstance(outcome, dict) else outcome
+            echoed = await asyncio.shield(pending)
+            return (echoed, True) if isinstance(echoed, dict) else echoed
         future: asyncio.Future[dict[str, Any] | str] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
+        shared = False
         try:
-            outcome = await self._send(key, call, backend, slots, tally)
+            answered = await self._claim_or_wait(key)
+            if answered is not None:  # another process paid for it while this one waited
+                outcome: dict[str, Any] | str = answered
+                shared = True
+            else:
+                try:
+                    outcome = await self._send(key, call, backend, slots, tally)
+                finally:
+                    if self.cache is not None and self.cache_mode == "use":
+                        self.cache.release(key, self._claim_owner)
         except BaseException as exc:
             future.set_result(f"the identical request failed: {exc}")
             raise
@@ -316,7 +332,21 @@ class LLMService:
             del self._in_flight[key]
         if not future.done():
             future.set_result(outcome)
-        return (outcome, False) if isinstance(outcome, dict) else outcome
+        return (outcome, shared) if isinstance(outcome, dict) else outcome
+
+    async def _claim_or_wait(self, key: str) -> dict[str, Any] | None:
+        """Claim ``key`` in the shared cache, or wait while another process holds the claim;
+        returns that process's answer when it arrives (None: this process sends)."""
+        if self.cache is None or self.cache_mode != "use":
+            return None
+        # A claim outlives any honest send: every retry at its full timeout, plus slack.
+        stale_after_s = self.spec.timeout_s * (self.spec.max_retries + 2)
+        while not self.cache.claim(key, self._claim_owner, stale_after_s):
+            await asyncio.sleep(CLAIM_POLL_S)
+            answered = self.cache.get(key)
+            if answered is not None:
+                return answered
+        return self.cache.get(key)  # answered between the first look-up and the claim
 
     async def _send(
         self,
