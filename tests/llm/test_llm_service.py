@@ -325,3 +325,17 @@ def test_a_reply_cut_by_max_tokens_is_reported_as_truncated(cache: RequestCache)
     assert cut.error is not None and "max_tokens (5)" in cut.error and "judge" in cut.error
     assert "not valid JSON" not in cut.error
     assert text.truncated and text.text is not None and len(text.text) <= 20
+
+
+def test_identical_requests_in_one_run_are_sent_once(cache: RequestCache) -> None:
+    # Two generators writing the same question give two identical judge requests.
+    same = requests(1, schema=JUDGE)[0]
+    twins = [
+        same,
+        LLMRequest(id="twin", messages=same.messages, schema_name=JUDGE, params=dict(same.params)),
+    ]
+    with OpenAITestServer(latency_s=0.2) as server:
+        results = LLMService(spec_for(server), cache).run(twins)
+        assert server.total_requests == 1
+    assert results[0].value == results[1].value and results[0].ok
+    assert [r.from_cache for r in results].count(True) == 1
