@@ -19,6 +19,7 @@ ordered pair.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
 from meshdistill.errors import ConfigError, UnknownDescriptorError
@@ -29,7 +30,7 @@ SET_METHODS = ("mean", "best_match")
 DEFAULT_MEMO_LIMIT = 2_000_000
 
 
-class HeadingSetScorer:
+class HeadingSetScorer(ABC):
     """Set and retrieval scores over the pair score of a subclass.
 
     Subclasses call ``_init_pairs`` and implement ``_compute(first, second)`` for two distinct
@@ -60,8 +61,9 @@ class HeadingSetScorer:
         self._memo_limit = memo_limit
         self._memo: dict[int, float] = {}
 
+    @abstractmethod
     def _compute(self, first: int, second: int) -> float:
-        raise NotImplementedError
+        """The similarity of two descriptor ids (each measure family defines its own)."""
 
     def clear_memo(self) -> None:
         """Forget memoised pair scores (benchmarks use it to time a cold scorer)."""
