@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from meshdistill.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -50,3 +54,20 @@ class AnnotatedCorpus(Protocol):
     def corpus_annotations(self) -> Iterator[tuple[str, ...]]:
         """The MeSH UIs of every indexed document, one tuple per document, in PMID order."""
         ...
+
+
+#: Every index folder describes itself in this file.
+MANIFEST_NAME = "manifest.json"
+
+
+def read_manifest(folder: Path, kind: str) -> tuple[Path, dict[str, Any]]:
+    """The path and content of an index folder's manifest; :class:`InputError` names the folder
+    (not a ``kind`` index folder) or the file (unreadable)."""
+    path = folder / MANIFEST_NAME
+    if not path.is_file():
+        raise InputError(str(folder), f"not a {kind} index folder: {MANIFEST_NAME} is missing")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise InputError(str(path), f"unreadable manifest: {error}") from error
+    return path, dict(manifest)

@@ -22,12 +22,11 @@ import numpy as np
 
 from meshdistill.errors import InputError
 from meshdistill.records import Article
-from meshdistill.retrieval.base import RetrievedDocument
+from meshdistill.retrieval.base import MANIFEST_NAME, RetrievedDocument, read_manifest
 from meshdistill.retrieval.documents import IndexedDocument, content_digest, unique_documents
 from meshdistill.retrieval.tokens import TOKENIZER_VERSION, tokenize
 
 INDEX_FORMAT_VERSION = 1
-MANIFEST_NAME = "manifest.json"
 DOCUMENTS_NAME = "documents.jsonl"
 MODEL_DIR_NAME = "bm25"
 SCORE_DECIMALS = 6  # BM25 scores are float32; rounding keeps outputs stable across platforms
@@ -128,13 +127,7 @@ class BM25Retriever:
         """Load a saved index; raise :class:`InputError` if it is incomplete, from another
         format or tokenizer version, or (when given) not built from the expected corpus."""
         folder = Path(directory)
-        manifest_path = folder / MANIFEST_NAME
-        if not manifest_path.is_file():
-            raise InputError(str(folder), f"not a BM25 index folder: {MANIFEST_NAME} is missing")
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise InputError(str(manifest_path), f"unreadable manifest: {error}") from error
+        manifest_path, manifest = read_manifest(folder, "BM25")
         if manifest.get("format") != INDEX_FORMAT_VERSION:
             raise InputError(
                 str(manifest_path),

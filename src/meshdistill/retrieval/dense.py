@@ -33,13 +33,12 @@ from filelock import FileLock, Timeout
 from meshdistill.errors import ConfigError, InputError
 from meshdistill.fileio import atomic_write_text
 from meshdistill.records import Article
-from meshdistill.retrieval.base import RetrievedDocument
+from meshdistill.retrieval.base import MANIFEST_NAME, RetrievedDocument, read_manifest
 from meshdistill.retrieval.documents import IndexedDocument, content_digest, unique_documents
 from meshdistill.retrieval.embedding import DENSE_EXTRA_HINT, SentenceEmbedder
 
 INDEX_FORMAT_VERSION = 1
 INDEX_KIND = "dense"
-MANIFEST_NAME = "manifest.json"
 LOCAL_STORE_NAME = "qdrant"
 COLLECTION_PREFIX = "meshdistill_"
 SCORE_DECIMALS = 6  # as BM25: scores are compared and recorded to 6 decimals
@@ -391,13 +390,7 @@ def _exact_dot(query: Sequence[float], vector: Any) -> float:
 
 
 def _read_manifest(folder: Path) -> dict[str, Any]:
-    path = folder / MANIFEST_NAME
-    if not path.is_file():
-        raise InputError(str(folder), f"not a dense index folder: {MANIFEST_NAME} is missing")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise InputError(str(path), f"unreadable manifest: {error}") from error
+    path, manifest = read_manifest(folder, "dense")
     if manifest.get("kind") != INDEX_KIND or manifest.get("format") != INDEX_FORMAT_VERSION:
         raise InputError(
             str(path),
