@@ -31,6 +31,7 @@ chat-only prompt with a JSON reply.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import string
 from collections.abc import Callable, Mapping
@@ -93,6 +94,8 @@ class PromptMode:
     stop: tuple[str, ...] = ()
     response_schema: str | None = None
     ratings: Mapping[str, float] | None = None
+    #: The placeholders its templates need filled (``examples`` is filled from the file).
+    placeholders: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, mode: str, data: Any, source: str) -> PromptMode:
@@ -137,7 +140,12 @@ class PromptMode:
                     f"key '{where}ratings' must map two or more answer tokens to numbers",
                 )
             values["ratings"] = {str(k): float(v) for k, v in ratings.items()}
-        return cls(**values)
+        parsed = cls(**values)
+        # Parsed once here, so a broken placeholder fails at load and requests reuse the result.
+        found: frozenset[str] = frozenset()
+        for key, text in parsed.templates().items():
+            found |= _template_fields(text, source, f"{mode}.{key}")
+        return dataclasses.replace(parsed, placeholders=found - {EXAMPLES_FIELD})
 
     def templates(self) -> dict[str, str]:
         named = {"system": self.system, "user": self.user, "prompt": self.prompt}
@@ -204,9 +212,6 @@ class PromptTemplate:
             criteria=dict(criteria) if criteria is not None else None,
             description=description.strip(),
         )
-        # Parse every template now so a broken placeholder fails at load, not mid-run.
-        for mode in modes:
-            template.fields(mode)
         return template
 
     # --- inspection -------------------------------------------------------------------
@@ -222,11 +227,7 @@ class PromptTemplate:
 
     def fields(self, mode: str) -> frozenset[str]:
         """Every placeholder the mode's templates need filled (``examples`` is filled here)."""
-        source = str(self.path)
-        found: frozenset[str] = frozenset()
-        for key, text in self.mode(mode).templates().items():
-            found |= _template_fields(text, source, f"{mode}.{key}")
-        return found - {EXAMPLES_FIELD}
+        return self.mode(mode).placeholders
 
     def example_values(self, key: str) -> list[str]:
         """One field of every worked example (e.g. its question): replies must not copy them."""

@@ -65,6 +65,10 @@ def run(
     gates = QualitySettings.from_mapping(quality)
     roles = generator_roles(generators, models)
     ids = [g["id"] for g in generators]
+    # What a question must not repeat or echo, per generator (the same for every try).
+    by_id = dict(zip(ids, roles, strict=True))
+    examples = {gid: role.prompt.example_values("question") for gid, role in by_id.items()}
+    instructions = {gid: role.instruction_texts() for gid, role in by_id.items()}
     # (pmid, generator) -> the kept record, or the running record of rejected tries.
     records: dict[tuple[str, str], dict[str, Any]] = {
         (a.pmid, gid): {
@@ -107,8 +111,8 @@ def run(
                     text,
                     title=article.title,
                     abstract=article.abstract,
-                    example_questions=role.prompt.example_values("question"),
-                    instruction_texts=role.instruction_texts(),
+                    example_questions=examples[gid],
+                    instruction_texts=instructions[gid],
                     settings=gates,
                 )
             if text is not None and verdict is None:
