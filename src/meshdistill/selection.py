@@ -54,6 +54,10 @@ class KailinFilter:
             raise ConfigError("selection.kailin_filter.score_threshold", "must be in [0, 1]")
 
 
+# What happens to a pair whose chosen question no answer passes the gates for.
+UNANSWERABLE_CHOSEN = ("swap", "drop")
+
+
 @dataclass(frozen=True)
 class SelectionSettings:
     """Weights and thresholds for pair selection (config section ``selection``).
@@ -70,8 +74,14 @@ class SelectionSettings:
     score_ceiling: float | None = None
     compare_on_common_components: bool = True
     kailin_filter: KailinFilter | None = None
+    unanswerable_chosen: str = "swap"
 
     def __post_init__(self) -> None:
+        if self.unanswerable_chosen not in UNANSWERABLE_CHOSEN:
+            raise ConfigError(
+                "selection.unanswerable_chosen",
+                f"must be one of {list(UNANSWERABLE_CHOSEN)}, got {self.unanswerable_chosen!r}",
+            )
         if self.hierarchy_weight < 0 or self.self_eval_weight < 0:
             raise ConfigError("selection.*_weight", "weights must not be negative")
         if self.hierarchy_weight + self.self_eval_weight <= 0:
@@ -148,6 +158,10 @@ class PairChoice:
     @property
     def pair_id(self) -> str:
         return pair_id(self.descriptor_ui, self.pmid)
+
+    def swapped(self) -> PairChoice:
+        """The pair with chosen and rejected exchanged (its margin negated)."""
+        return PairChoice(self.pmid, self.rejected, self.chosen, -self.margin)
 
 
 def pair_id(descriptor_ui: str, pmid: str) -> str:

@@ -89,6 +89,7 @@ def pair_from_choice(choice: Any, descriptor: dict[str, Any], answer: str) -> di
         "chosen": side(choice.chosen),
         "rejected": side(choice.rejected),
         "margin": choice.margin,
+        "preferred_by": "score",
         "context": [{"pmid": "900", "title": "Context title", "text": "Context text."}],
         "answer": {
             "text": answer,

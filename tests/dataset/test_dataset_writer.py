@@ -260,9 +260,10 @@ def test_judge_spread_and_quality_gate_counts(built: tuple[Path, dict[str, Any]]
         "discriminates": True,
     }
     gates = stats["quality_gates"]
-    assert list(gates)[:4] == [
+    assert list(gates)[:5] == [
         "question_scaffolding",
         "question_copies_example",
+        "question_copies_title",
         "question_not_single",
         "question_off_topic",
     ]

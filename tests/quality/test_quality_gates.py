@@ -171,6 +171,52 @@ def test_copies_of_the_worked_example_are_caught(
     assert verdict.gate == "question_copies_example"
 
 
+TAMOXIFEN = "99000001"
+
+
+def test_the_title_with_is_in_front_is_caught(articles: dict[str, Article]) -> None:
+    # Written by the bundled model for the sample's tamoxifen abstract (not a question at all).
+    question = (
+        "Is adjuvant tamoxifen persistence and five-year recurrence in hormone "
+        "receptor-positive breast cancer?"
+    )
+    verdict = ask(question, articles[TAMOXIFEN])
+    assert verdict is not None
+    assert verdict.gate == "question_copies_title"
+    assert "13 of its 14 words" in verdict.detail
+
+
+@pytest.mark.parametrize(
+    ("question", "pmid"),
+    [
+        # Real questions that reuse part of their title are no copies.
+        (
+            "What is the effect of glycaemic control on infarct size in patients with type 2 "
+            "diabetes?",
+            GLYCAEMIC,
+        ),
+        (
+            "Does metformin use in women with type 2 diabetes reduce breast cancer-specific "
+            "mortality?",
+            METFORMIN,
+        ),
+    ],
+)
+def test_a_question_reusing_part_of_its_title_passes(
+    articles: dict[str, Article], question: str, pmid: str
+) -> None:
+    assert ask(question, articles[pmid]) is None
+
+
+def test_the_title_gate_can_be_switched_off(articles: dict[str, Article]) -> None:
+    question = (
+        "Is adjuvant tamoxifen persistence and five-year recurrence in hormone "
+        "receptor-positive breast cancer?"
+    )
+    quality = replace(DEFAULTS, disabled_gates=("question_copies_title",))
+    assert ask(question, articles[TAMOXIFEN], quality) is None
+
+
 def test_a_question_in_the_examples_style_on_another_topic_is_no_copy(
     articles: dict[str, Article],
 ) -> None:

@@ -54,6 +54,8 @@ DROP_EXPLANATIONS = {
     "braces or brackets, the instruction's words, or a reference to 'the abstract'",
     "question_copies_example": "the question repeats or nearly repeats a worked example of "
     "its prompt",
+    "question_copies_title": "the question is its source's title with a question word in "
+    "front, not a question a reader would ask",
     "question_not_single": "not exactly one question: no or several question marks, several "
     "lines, no capital start, or too few words or characters, or too many characters",
     "question_off_topic": "the question shares too few content words with its title and abstract",
@@ -202,6 +204,7 @@ def render_card(stats: Mapping[str, Any], settings_summary: Mapping[str, Any]) -
         "",
         *_generator_lines(stats["generators"]),
         "",
+        *_preference_lines(stats["preferred_by"]),
         "## Score distributions",
         "",
         *_table(
@@ -267,6 +270,20 @@ def render_card(stats: Mapping[str, Any], settings_summary: Mapping[str, Any]) -
         "",
     ]
     return "\n".join(lines)
+
+
+def _preference_lines(preferred_by: Mapping[str, int]) -> list[str]:
+    """How many pairs the score decided and how many were swapped for answerability."""
+    swapped = preferred_by.get("answerability", 0)
+    if not swapped:
+        return []
+    return [
+        f"{swapped} pair(s) were swapped (`preferred_by: answerability`): no answer to the "
+        "higher-scoring question passed the answer gates and one to the other question did, so "
+        "that question is the chosen one and the margin is negative "
+        "(`selection.unanswerable_chosen`).",
+        "",
+    ]
 
 
 def judge_warning(judge: Mapping[str, Any]) -> str | None:

@@ -64,10 +64,13 @@ def _score_histograms(pairs: Sequence[Mapping[str, Any]], path: Path) -> Path:
 def _margin_histogram(pairs: Sequence[Mapping[str, Any]], path: Path) -> Path:
     figure, axis = plt.subplots(figsize=FIGURE_SIZE)
     margins = _present(score_values(pairs, "margin"))
-    axis.hist(margins, bins=_score_bins(), color="tab:blue")
+    # Swapped pairs (preferred for answerability) have negative margins.
+    low = -1.0 if any(margin < 0 for margin in margins) else 0.0
+    bins = [float(edge) for edge in np.linspace(low, 1.0, round(SCORE_BINS * (1 - low)) + 1)]
+    axis.hist(margins, bins=bins, color="tab:blue")
     axis.set_xlabel("margin: chosen minus rejected combined score")
     axis.set_ylabel("pairs")
-    axis.set_xlim(0.0, 1.0)
+    axis.set_xlim(low, 1.0)
     axis.set_title(f"Chosen-versus-rejected margins (n={len(margins)})")
     return _save(figure, path)
 

@@ -47,6 +47,7 @@ def build_provenance(pair: Mapping[str, Any]) -> dict[str, Any]:
             "chosen": chosen["scores"],
             "rejected": rejected["scores"],
             "margin": pair["margin"],
+            "preferred_by": pair["preferred_by"],
         },
         "config_hash": pair["config_hash"],
         "cache_keys": {

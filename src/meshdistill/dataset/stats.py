@@ -236,6 +236,7 @@ def compute_stats(
             "chosen": dict(sorted(Counter(p["chosen"]["generator"] for p in pairs).items())),
             "rejected": dict(sorted(Counter(p["rejected"]["generator"] for p in pairs).items())),
         },
+        "preferred_by": dict(sorted(Counter(p["preferred_by"] for p in pairs).items())),
         "scores": scores,
         "drops": {
             "per_reason": dict(sorted(Counter(d["reason"] for d in dropped).items())),

@@ -10,8 +10,10 @@ Questions (``question_verdict``):
    bracket, a run of the instruction's words, or a reference to "the abstract".
 2. ``question_copies_example``: repeats, or nearly repeats, one of the prompt's worked
    examples (word 3-shingle Jaccard).
-3. ``question_not_single``: not exactly one well-formed question on one line.
-4. ``question_off_topic``: shares too few content words with its title and abstract.
+3. ``question_copies_title``: is its source's title with a question word in front ("Is
+   adjuvant tamoxifen persistence and five-year recurrence in breast cancer?").
+4. ``question_not_single``: not exactly one well-formed question on one line.
+5. ``question_off_topic``: shares too few content words with its title and abstract.
 
 Answers (``answer_verdict``):
 
@@ -118,6 +120,31 @@ def copied_example(
     return None
 
 
+def longest_shared_run(left: Sequence[str], right: Sequence[str]) -> int:
+    """The length of the longest run of consecutive words that ``left`` and ``right`` share."""
+    best = 0
+    previous = [0] * (len(right) + 1)
+    for left_word in left:
+        current = [0] * (len(right) + 1)
+        for j, right_word in enumerate(right, start=1):
+            if left_word == right_word:
+                current[j] = previous[j - 1] + 1
+                best = max(best, current[j])
+        previous = current
+    return best
+
+
+def title_copy_problem(question: str, title: str, settings: QualitySettings) -> str | None:
+    """Why ``question`` is its title in question form, or None."""
+    asked = words(question)
+    if not asked:
+        return None
+    run = longest_shared_run(asked, words(title))
+    if run / len(asked) < settings.title_copy_fraction:
+        return None
+    return f"{run} of its {len(asked)} words are one run of its title {_quoted(title)}"
+
+
 def question_form_problem(question: str, settings: QualitySettings) -> str | None:
     """Why ``question`` is not exactly one well-formed question, or None."""
     text = question.strip()
@@ -200,6 +227,10 @@ def question_verdict(
             return Verdict(
                 "question_copies_example", f"repeats the worked example {_quoted(example)}"
             )
+    if settings.enabled("question_copies_title"):
+        problem = title_copy_problem(question, title, settings)
+        if problem is not None:
+            return Verdict("question_copies_title", problem)
     form = question_form_verdict(question, settings)
     if form is not None:
         return form

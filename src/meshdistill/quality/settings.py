@@ -15,6 +15,7 @@ from meshdistill.errors import ConfigError
 QUESTION_GATES = (
     "question_scaffolding",
     "question_copies_example",
+    "question_copies_title",
     "question_not_single",
     "question_off_topic",
 )
@@ -30,6 +31,7 @@ GATES = QUESTION_GATES + ANSWER_GATES
 
 _FRACTIONS = (
     "example_copy_jaccard",
+    "title_copy_fraction",
     "topic_min_shared_fraction",
     "loop_max_repeated_fraction",
     "answer_max_question_jaccard",
@@ -77,6 +79,8 @@ class QualitySettings:
     instruction_echo_words: int = 4
     # question_copies_example
     example_copy_jaccard: float = 0.5
+    # question_copies_title
+    title_copy_fraction: float = 0.8
     # question_off_topic
     topic_min_shared_words: int = 2
     topic_min_shared_fraction: float = 0.3

@@ -34,6 +34,25 @@ def context_documents(
     return [{"pmid": d.pmid, "title": d.title, "text": d.text[:max_chars]} for d in documents]
 
 
+def retrieved_contexts(
+    retriever: Retriever,
+    choices: Sequence[PairChoice],
+    k: int,
+    max_chars: int,
+    logger: logging.Logger,
+) -> dict[str, list[dict[str, str]]]:
+    """Each chosen question's context documents, by source PMID."""
+    contexts = {}
+    for choice in choices:
+        documents = context_documents(
+            retriever, choice.chosen["question"], choice.pmid, k, max_chars
+        )
+        if [d["pmid"] for d in documents] != side(choice.chosen)["retrieved_pmids"]:
+            logger.warning("retrieval for %s changed since scoring", choice.pmid)
+        contexts[choice.pmid] = documents
+    return contexts
+
+
 def render_context(source: Article, documents: Sequence[Mapping[str, str]]) -> str:
     """The retrieved documents, then the source abstract last: a small model answers from the
     text nearest the question, which should be the source."""
@@ -164,40 +183,67 @@ def run(
     scored = list(read_jsonl(scored_path))
     sources = {a.pmid: a for a in (Article.from_dict(r) for r in read_jsonl(abstracts_path))}
     gates = QualitySettings.from_mapping(quality)
-    choices, selection_drops = select_pairs(
-        scored, selection_settings(selection), dedup_filter(selection), gates
-    )
+    settings = selection_settings(selection)
+    dedup = dedup_filter(selection)
+    choices, selection_drops = select_pairs(scored, settings, dedup, gates)
     dropped: list[dict[str, Any]] = [dict(d) for d in selection_drops]
     max_chars = int(retrieval["max_context_chars"])
 
     role = Role.from_config("answerer", answerer, models)
-    contexts: dict[str, list[dict[str, str]]] = {}
-    with open_retriever(retrieval, index_dirs, entrez, logger) as retriever:
-        for choice in choices:
-            documents = context_documents(
-                retriever, choice.chosen["question"], choice.pmid, int(retrieval["k"]), max_chars
-            )
-            if [d["pmid"] for d in documents] != side(choice.chosen)["retrieved_pmids"]:
-                logger.warning("retrieval for %s changed since scoring", choice.pmid)
-            contexts[choice.pmid] = documents
     shown = int(retrieval["answer_documents"])
-    answer_contexts = {pmid: documents[:shown] for pmid, documents in contexts.items()}
-    answers = answer_choices(
-        choices,
-        sources,
-        answer_contexts,
-        role,
-        gates,
-        models,
-        llm,
-        descriptor["ui"],
-        threads,
-        logger,
-    )
+    k = int(retrieval["k"])
 
-    pairs = []
+    def answers_for(
+        batch: Sequence[PairChoice], contexts: Mapping[str, list[dict[str, str]]]
+    ) -> dict[str, Answer]:
+        shown_contexts = {pmid: documents[:shown] for pmid, documents in contexts.items()}
+        return answer_choices(
+            batch,
+            sources,
+            shown_contexts,
+            role,
+            gates,
+            models,
+            llm,
+            descriptor["ui"],
+            threads,
+            logger,
+        )
+
+    with open_retriever(retrieval, index_dirs, entrez, logger) as retriever:
+        contexts = retrieved_contexts(retriever, choices, k, max_chars, logger)
+        answers = answers_for(choices, contexts)
+        # An unanswerable chosen question makes a poor preference; the rejected one may do.
+        swaps = []
+        if settings.unanswerable_chosen == "swap":
+            swaps = [
+                c.swapped()
+                for c in choices
+                if answers[c.pmid].text is None
+                and dedup.is_duplicate(f"{c.pair_id} (swapped)", c.rejected["question"]) is None
+            ]
+        swap_contexts = retrieved_contexts(retriever, swaps, k, max_chars, logger)
+    swap_answers = answers_for(swaps, swap_contexts) if swaps else {}
+
+    pairs: list[dict[str, Any]] = []
     for choice in choices:
         answer = answers[choice.pmid]
+        preferred_by = "score"
+        context = contexts[choice.pmid]
+        if answer.text is None and choice.pmid in swap_answers:
+            swap_answer = swap_answers[choice.pmid]
+            if swap_answer.text is not None:
+                logger.info("%s: chosen question unanswerable, pair swapped", choice.pmid)
+                swap_answer.rejected[:0] = [
+                    {**tried, "question": choice.chosen["question"]} for tried in answer.rejected
+                ]
+                choice, answer, preferred_by = choice.swapped(), swap_answer, "answerability"
+                context = swap_contexts[choice.pmid]
+            else:
+                answer.rejected.extend(
+                    {**tried, "question": choice.rejected["question"]}
+                    for tried in swap_answer.rejected
+                )
         if answer.text is None:
             dropped.append(
                 {
@@ -205,6 +251,7 @@ def run(
                     "pmid": choice.pmid,
                     "reason": answer.gate,
                     "detail": answer.detail,
+                    "question": choice.chosen["question"],
                     "rejected_answers": answer.rejected,
                 }
             )
@@ -214,11 +261,12 @@ def run(
                 descriptor,
                 sources[choice.pmid],
                 choice,
-                contexts[choice.pmid],
+                context,
                 answer.text,
                 answer.calls[-1],
                 config_hash,
                 answer.rejected,
+                preferred_by,
             )
         )
     write_jsonl(dropped_output, dropped, DROPPED_SCHEMA)
@@ -235,6 +283,7 @@ def pair_record(
     answer_call: dict[str, Any],
     config_hash: str,
     rejected_answers: list[dict[str, Any]],
+    preferred_by: str = "score",
 ) -> dict[str, Any]:
     return {
         "id": f"{descriptor['ui']}:{source.pmid}",
@@ -250,6 +299,7 @@ def pair_record(
         "chosen": side(choice.chosen),
         "rejected": side(choice.rejected),
         "margin": round(choice.margin, 12),
+        "preferred_by": preferred_by,
         "context": context,
         "answer": {"text": answer, "generation": answer_call, "rejected": rejected_answers},
         "config_hash": config_hash,
