@@ -180,6 +180,20 @@ class RequestCache:
             "(key TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, "
             "claimed_at REAL NOT NULL)"
         )
+        # Batches submitted to a provider's batch API and not yet taken in: a killed run's
+        # successor finds its requests here and polls the same batch instead of paying again.
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, model TEXT NOT NULL, "
+            "endpoint TEXT NOT NULL, input_file_id TEXT NOT NULL, submitted_at REAL NOT NULL, "
+            "status TEXT NOT NULL)"
+        )
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS batch_requests (batch_id TEXT NOT NULL, key TEXT NOT NULL, "
+            "PRIMARY KEY (batch_id, key))"
+        )
+        self._conn.execute(
+            "CREATE INDEX IF NOT EXISTS batch_requests_by_key ON batch_requests (key)"
+        )
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
@@ -252,6 +266,61 @@ class RequestCache:
                 self._conn.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, owner))
         except sqlite3.Error:
             pass  # an unreleased claim lapses by age
+
+    # --- batches: provider batch jobs awaiting their results ------------------------------
+    def record_batch(
+        self, batch_id: str, model: str, endpoint: str, input_file_id: str, keys: Sequence[str]
+    ) -> None:
+        """Remember a submitted batch and the request keys it answers (one transaction)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, 'submitted')",
+                    (batch_id, model, endpoint, input_file_id, time.time()),
+                )
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO batch_requests (batch_id, key) VALUES (?, ?)",
+                    [(batch_id, key) for key in keys],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def open_batch_of(self, key: str, model: str) -> str | None:
+        """The submitted, not yet taken in batch of ``model`` that asks ``key``, if any."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT b.batch_id FROM batch_requests r JOIN batches b USING (batch_id) "
+                "WHERE r.key = ? AND b.model = ? AND b.status = 'submitted' "
+                "ORDER BY b.submitted_at DESC LIMIT 1",
+                (key, model),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def open_batches(self, model: str) -> list[str]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT batch_id FROM batches WHERE model = ? AND status = 'submitted' "
+                "ORDER BY submitted_at, batch_id",
+                (model,),
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def batch_keys(self, batch_id: str) -> list[str]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT key FROM batch_requests WHERE batch_id = ? ORDER BY key", (batch_id,)
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def close_batch(self, batch_id: str, status: str) -> None:
+        """Mark a batch as taken in (its results are in the cache) or given up (``status``)."""
+        with self._lock:
+            self._conn.execute(
+                "UPDATE batches SET status = ? WHERE batch_id = ?", (status, batch_id)
+            )
 
     def contains(self, key: str) -> bool:
         with self._lock:
