@@ -129,7 +129,7 @@ class BatchRunner:
 
     def _enqueue(self, key: str, call: Call) -> asyncio.Future[Completion]:
         waiter = _Waiter(call, asyncio.get_running_loop().create_future())
-        pending = self._cache.open_batch_of(key, self._spec.id) if self._cache else None
+        pending = self._cache.open_batch_of(key, self._spec.id) if self._cache is not None else None
         if pending is not None:
             self._logger.info(
                 "request %s is in batch %s, submitted earlier: polling it", key, pending
