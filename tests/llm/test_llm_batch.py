@@ -381,3 +381,18 @@ def test_server_answers_lines_as_its_sync_endpoint_would() -> None:
     )
     assert bad["custom_id"] == "bad" and bad["response"]["status_code"] == 400
     assert "max_tokens" in bad["response"]["body"]["error"]["message"]
+
+
+def test_dataset_statistics_price_a_batch_model_at_its_batch_price() -> None:
+    from meshdistill.stages.merged import prices
+
+    listed = {"provider": "openai", "price_input_per_mtok": 2.0, "price_output_per_mtok": 8.0}
+    billed = prices(
+        {
+            "sync": listed,
+            "batched": {**listed, "batch": {"enabled": True, "price_factor": 0.25}},
+            "off": {**listed, "batch": {"enabled": False}},
+        }
+    )
+    assert billed["batched"] == {"input_per_mtok": 0.5, "output_per_mtok": 2.0}
+    assert billed["sync"] == billed["off"] == {"input_per_mtok": 2.0, "output_per_mtok": 8.0}
