@@ -21,6 +21,10 @@ def test_the_judge_as_a_batch_then_replayed_by_a_run_without_batches(workflow: W
     config["models"]["judge-batch"] = dict(config["models"]["test-general"], batch=BATCH)
     config["judge"]["model"] = "judge-batch"
     workflow.write_config(config)
+    # A job waiting for its batch has nothing in flight, so it holds no llm_slots.
+    planned = workflow.snakemake("-n").stdout
+    scored = planned.split("rule scored:", 1)[1].split("\n\n", 1)[0]
+    assert "llm_slots=0" in scored, scored
     workflow.snakemake()
     batches = list(server.batch_api.batches.values())
     assert batches and all(b["status"] == "completed" for b in batches)
