@@ -4,6 +4,7 @@ through the real openai client."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import signal
@@ -26,7 +27,10 @@ from meshdistill.llm import (
     ModelSpec,
     RequestCache,
 )
+from meshdistill.llm.backends import OpenAIBackend
 from meshdistill.llm.models import BatchSettings, check_batch_settings
+from meshdistill.llm.structured import provider_schema
+from meshdistill.llm.types import Call
 from meshdistill.testing.openai_server import OpenAITestServer
 
 QUESTION = "llm_question.schema.json"
@@ -241,6 +245,52 @@ def test_a_killed_run_resumes_polling_its_batch(tmp_path: Path) -> None:
         assert server.total_requests == 4 and max(server.per_hash.values()) == 1
     assert all(r.ok for r in results)
     assert all(cache.get(r.cache_key) is not None for r in results)
+
+
+def _upload_as_a_killed_run_did(
+    server: OpenAITestServer, cache: RequestCache, create: bool
+) -> None:
+    """What a run killed right after uploading its input file (and maybe creating the batch,
+    but not recording it) leaves behind."""
+    spec = batch_spec(server)
+    service = LLMService(spec, cache)
+    client = _client(server)
+    backend = OpenAIBackend(spec, "not-needed", logging.getLogger("test"))
+    lines = []
+    for request in requests(3):
+        call = Call(
+            messages=request.messages,
+            prompt=None,
+            params=request.params,
+            schema_name=QUESTION,
+            schema=provider_schema(QUESTION),
+        )
+        _, body = backend.request_body(call)
+        line = {"custom_id": service.key_for(request), "method": "POST", "body": body}
+        lines.append(json.dumps({**line, "url": "/v1/chat/completions"}))
+    uploaded = client.files.create(file=("in.jsonl", "\n".join(lines).encode()), purpose="batch")
+    keys = [json.loads(line)["custom_id"] for line in lines]
+    cache.record_batch(
+        f"upload:{uploaded.id}", "gen", "/v1/chat/completions", uploaded.id, keys, status="uploaded"
+    )
+    if create:
+        client.batches.create(
+            input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
+
+
+@pytest.mark.parametrize("created", [False, True])
+def test_a_run_killed_between_upload_and_record_pays_once(
+    cache: RequestCache, created: bool
+) -> None:
+    with OpenAITestServer() as server:
+        _upload_as_a_killed_run_did(server, cache, create=created)
+        results = LLMService(batch_spec(server), cache).run(requests(3))
+        assert server.batch_api.created == 1  # the killed run's batch, or one made from its file
+        inputs = [f for f in server.batch_api.files.values() if f["purpose"] == "batch"]
+        assert len(inputs) == 1  # nothing uploaded again
+        assert server.total_requests == 3
+    assert all(r.ok for r in results)
 
 
 def test_spend_is_recorded_at_the_batch_price(tmp_path: Path) -> None:

@@ -47,6 +47,11 @@ UNANSWERED_CODES = frozenset({"batch_expired", "batch_cancelled"})
 COLLECT_QUIET_S = 0.05
 #: Name the input file is uploaded under (providers show it in their consoles).
 INPUT_FILE_NAME = "meshdistill-batch.jsonl"
+#: How an uploaded input file is recorded until its batch is created (then it takes the batch id).
+UPLOAD_PREFIX = "upload:"
+#: Seconds of clock difference allowed between this host and the provider when looking for the
+#: batch an interrupted run created from its upload.
+CLOCK_SLACK_S = 600.0
 
 T = TypeVar("T")
 
@@ -192,19 +197,17 @@ class BatchRunner:
                 file=(INPUT_FILE_NAME, data, "application/jsonl"), purpose="batch"
             ),
         )
-        batch = await self._api(
-            "create the batch",
-            lambda: client.batches.create(
-                input_file_id=uploaded.id,
-                endpoint=endpoint,
-                completion_window=COMPLETION_WINDOW,
-                metadata={"meshdistill_model": self._spec.id},
-            ),
-        )
+        # Recorded before the batch exists: a run killed between the two finds the upload
+        # and the batch made from it (or makes it), instead of uploading and paying again.
+        upload_id = UPLOAD_PREFIX + uploaded.id
         if self._cache is not None:
+            keys = [q.key for q in group]
             self._cache.record_batch(
-                batch.id, self._spec.id, endpoint, uploaded.id, [q.key for q in group]
+                upload_id, self._spec.id, endpoint, uploaded.id, keys, status="uploaded"
             )
+        batch = await self._create(uploaded.id, endpoint)
+        if self._cache is not None:
+            self._cache.adopt_batch(upload_id, batch.id)
         self.submitted.append(batch.id)
         self._logger.info(
             "%s: submitted batch %s with %d requests to %s",
@@ -224,19 +227,59 @@ class BatchRunner:
             self._pollers[batch_id] = asyncio.create_task(self._poll(batch_id))
         return waiting
 
-    async def _poll(self, batch_id: str) -> None:
+    async def _create(self, input_file_id: str, endpoint: str) -> Any:
+        client = self._backend.client
+        return await self._api(
+            "create the batch",
+            lambda: client.batches.create(
+                input_file_id=input_file_id,
+                endpoint=endpoint,
+                completion_window=COMPLETION_WINDOW,
+                metadata={"meshdistill_model": self._spec.id},
+            ),
+        )
+
+    async def _poll(self, watched: str) -> None:
+        """Wait for the batch ``watched`` (a batch id, or an upload an earlier run recorded)."""
         try:
-            await self._poll_until_taken_in(batch_id)
+            batch_id = watched
+            if watched.startswith(UPLOAD_PREFIX):
+                batch_id = await self._batch_of_upload(watched)
+            await self._poll_until_taken_in(batch_id, watched)
         except Exception as exc:
-            for waiters in self._waiting.get(batch_id, {}).values():
+            for waiters in self._waiting.get(watched, {}).values():
                 for waiter in waiters:
                     if not waiter.future.done():
                         waiter.future.set_exception(exc)
-            self._waiting.pop(batch_id, None)
+            self._waiting.pop(watched, None)
         finally:
-            self._pollers.pop(batch_id, None)
+            self._pollers.pop(watched, None)
 
-    async def _poll_until_taken_in(self, batch_id: str) -> None:
+    async def _batch_of_upload(self, upload_id: str) -> str:
+        """The batch an interrupted run created from its recorded upload, found among the
+        provider's batches (newest first); created now when that run stopped before."""
+        assert self._cache is not None
+        record = self._cache.batch_record(upload_id)
+        assert record is not None
+        file_id = str(record["input_file_id"])
+        oldest = float(record["submitted_at"]) - CLOCK_SLACK_S
+        found: str | None = None
+        page = await self._api("list batches", lambda: self._backend.client.batches.list(limit=100))
+        async for batch in page:
+            if batch.input_file_id == file_id:
+                found = batch.id
+                break
+            if batch.created_at < oldest:
+                break
+        if found is None:
+            created = await self._create(file_id, str(record["endpoint"]))
+            found = str(created.id)
+            self.submitted.append(found)
+        self._logger.info("%s: upload %s became batch %s", self._where(), file_id, found)
+        self._cache.adopt_batch(upload_id, found)
+        return found
+
+    async def _poll_until_taken_in(self, batch_id: str, watched: str) -> None:
         client = self._backend.client
         deadline = time.monotonic() + self._settings.timeout_s
 
@@ -263,7 +306,7 @@ class BatchRunner:
                     functools.partial(client.files.content, file_id),
                 )
                 lines.update(self._read_lines(batch_id, content.content))
-        self._take_in(batch, lines)
+        self._take_in(batch, lines, watched)
 
     def _read_lines(self, batch_id: str, data: bytes) -> dict[str, dict[str, Any]]:
         lines: dict[str, dict[str, Any]] = {}
@@ -280,9 +323,9 @@ class BatchRunner:
                 ) from None
         return lines
 
-    def _take_in(self, batch: Any, lines: dict[str, dict[str, Any]]) -> None:
+    def _take_in(self, batch: Any, lines: dict[str, dict[str, Any]], watched: str) -> None:
         """Cache every answer of a finished batch, close it, then wake the calls waiting."""
-        waiting = self._waiting.pop(batch.id, {})
+        waiting = self._waiting.pop(watched, {})
         failure: LLMError | None = None
         if batch.status == "failed":
             errors = getattr(batch.errors, "data", None) or []

@@ -269,15 +269,22 @@ class RequestCache:
 
     # --- batches: provider batch jobs awaiting their results ------------------------------
     def record_batch(
-        self, batch_id: str, model: str, endpoint: str, input_file_id: str, keys: Sequence[str]
+        self,
+        batch_id: str,
+        model: str,
+        endpoint: str,
+        input_file_id: str,
+        keys: Sequence[str],
+        status: str = "submitted",
     ) -> None:
-        """Remember a submitted batch and the request keys it answers (one transaction)."""
+        """Remember a batch (or an uploaded input file about to become one, ``status``
+        "uploaded") and the request keys it answers, in one transaction."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.execute(
-                    "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, 'submitted')",
-                    (batch_id, model, endpoint, input_file_id, time.time()),
+                    "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, ?)",
+                    (batch_id, model, endpoint, input_file_id, time.time(), status),
                 )
                 self._conn.executemany(
                     "INSERT OR IGNORE INTO batch_requests (batch_id, key) VALUES (?, ?)",
@@ -288,32 +295,47 @@ class RequestCache:
                 self._conn.execute("ROLLBACK")
                 raise
 
+    def adopt_batch(self, recorded_id: str, batch_id: str) -> None:
+        """Record that the upload ``recorded_id`` became the submitted batch ``batch_id``."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "UPDATE batches SET batch_id = ?, status = 'submitted' WHERE batch_id = ?",
+                    (batch_id, recorded_id),
+                )
+                self._conn.execute(
+                    "UPDATE batch_requests SET batch_id = ? WHERE batch_id = ?",
+                    (batch_id, recorded_id),
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
     def open_batch_of(self, key: str, model: str) -> str | None:
-        """The submitted, not yet taken in batch of ``model`` that asks ``key``, if any."""
+        """The batch (or upload) of ``model`` not yet taken in that asks ``key``, if any."""
         with self._lock:
             row = self._conn.execute(
                 "SELECT b.batch_id FROM batch_requests r JOIN batches b USING (batch_id) "
-                "WHERE r.key = ? AND b.model = ? AND b.status = 'submitted' "
+                "WHERE r.key = ? AND b.model = ? AND b.status IN ('submitted', 'uploaded') "
                 "ORDER BY b.submitted_at DESC LIMIT 1",
                 (key, model),
             ).fetchone()
         return None if row is None else str(row[0])
 
-    def open_batches(self, model: str) -> list[str]:
+    def batch_record(self, batch_id: str) -> dict[str, Any] | None:
+        """What was recorded about a batch or upload: endpoint, input file, time, status."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT batch_id FROM batches WHERE model = ? AND status = 'submitted' "
-                "ORDER BY submitted_at, batch_id",
-                (model,),
-            ).fetchall()
-        return [str(row[0]) for row in rows]
-
-    def batch_keys(self, batch_id: str) -> list[str]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT key FROM batch_requests WHERE batch_id = ? ORDER BY key", (batch_id,)
-            ).fetchall()
-        return [str(row[0]) for row in rows]
+            row = self._conn.execute(
+                "SELECT endpoint, input_file_id, submitted_at, status FROM batches "
+                "WHERE batch_id = ?",
+                (batch_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        names = ("endpoint", "input_file_id", "submitted_at", "status")
+        return dict(zip(names, row, strict=True))
 
     def close_batch(self, batch_id: str, status: str) -> None:
         """Mark a batch as taken in (its results are in the cache) or given up (``status``)."""

@@ -76,7 +76,7 @@ class BatchAPI:
         parts = route.split("?", 1)[0].split("/")
         with self._lock:
             if route.split("?", 1)[0] == "/v1/batches":
-                data = [dict(b) for b in self.batches.values()]
+                data = [dict(b) for b in reversed(self.batches.values())]  # newest first
                 return 200, {"object": "list", "data": data, "has_more": False}, {}
             if len(parts) == 4 and parts[2] == "batches":
                 batch = self.batches.get(parts[3])

@@ -58,6 +58,8 @@ CHARS_PER_TOKEN = 4
 IDLE_CONNECTION_TIMEOUT_S = 30.0
 #: Pending connections the listening socket queues; must exceed the clients' concurrency.
 LISTEN_BACKLOG = 512
+#: Seconds between the serving loop's looks at a shutdown request (the stdlib default is 0.5).
+SHUTDOWN_POLL_S = 0.05
 #: Counters as JSON (not an OpenAI route; lets a parent process read a standalone server).
 STATS_PATH = "/v1/_stats"
 
@@ -622,7 +624,10 @@ class OpenAITestServer:
         httpd = _Server(("127.0.0.1", self._port), _Handler)
         httpd.owner = self
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        # A short poll interval: stop() waits up to one interval for the serving loop.
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, daemon=True
+        )
         self._thread.start()
         return self
 
