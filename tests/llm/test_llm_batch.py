@@ -20,6 +20,7 @@ import pytest
 from meshdistill.errors import ConfigError
 from meshdistill.llm import (
     Accountant,
+    LLMAuthError,
     LLMError,
     LLMRequest,
     LLMService,
@@ -168,6 +169,25 @@ def test_line_errors_fail_one_request_or_are_sent_again(cache: RequestCache) -> 
     assert results[1].error is not None
     assert results[1].error.startswith("HTTP 400: This model's maximum context length")
     assert results[2].attempts == 2
+
+
+def test_a_refused_key_stops_before_anything_is_submitted(cache: RequestCache) -> None:
+    with OpenAITestServer(api_key="sk-right") as server:
+        spec = ModelSpec.from_config(
+            "gen",
+            {
+                "provider": "openai",
+                "model": "test-model",
+                "base_url": server.base_url,
+                "api_key_env": "BATCH_TEST_KEY",
+                "batch": FAST_BATCH,
+            },
+        )
+        service = LLMService(spec, cache, env={"BATCH_TEST_KEY": "sk-wrong"})
+        with pytest.raises(LLMAuthError, match="BATCH_TEST_KEY") as err:
+            service.run(requests(2))
+    assert "sk-wrong" not in str(err.value)
+    assert server.batch_api.created == 0 and not server.batch_api.files
 
 
 def test_a_failed_batch_is_a_clear_error(cache: RequestCache) -> None:

@@ -3,7 +3,9 @@
 ``LLMService.run`` is synchronous for the workflow's scripts and async inside: up to
 ``spec.max_concurrency`` requests are in flight (llama.cpp: one, in-process). Valid answers are
 committed to the cache the moment they arrive, so a killed or budget-stopped job loses nothing
-it has paid for, and a rerun only sends what is still missing.
+it has paid for, and a rerun only sends what is still missing. A model with ``batch.enabled``
+sends through :class:`~meshdistill.llm.batch.BatchRunner` instead: the same path up to the send
+(cache, claims, budget, re-asks, validation), the sends gathered into provider batches.
 """
 
 from __future__ import annotations
