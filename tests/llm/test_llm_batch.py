@@ -28,6 +28,7 @@ from meshdistill.llm import (
     ModelSpec,
     RequestCache,
 )
+from meshdistill.llm import batch as batch_module
 from meshdistill.llm.backends import OpenAIBackend
 from meshdistill.llm.models import BatchSettings, check_batch_settings
 from meshdistill.llm.structured import provider_schema
@@ -339,6 +340,19 @@ def test_batches_are_split_at_max_requests(cache: RequestCache) -> None:
         results = LLMService(batch_spec(server, max_requests=2), cache).run(requests(5))
         sizes = sorted(b["request_counts"]["total"] for b in server.batch_api.batches.values())
     assert sizes == [1, 2, 2] and all(r.ok for r in results)
+
+
+def test_batches_are_split_below_the_file_size_limit(
+    cache: RequestCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each line is about 0.9 kB: a 2 kB limit takes two per file.
+    monkeypatch.setattr(batch_module, "MAX_INPUT_BYTES", 2000)
+    with OpenAITestServer() as server:
+        results = LLMService(batch_spec(server), cache).run(requests(5))
+        files = [f for f in server.batch_api.files.values() if f["purpose"] == "batch"]
+        sizes = sorted(b["request_counts"]["total"] for b in server.batch_api.batches.values())
+    assert sizes == [1, 2, 2] and all(r.ok for r in results)
+    assert all(f["bytes"] <= 2000 for f in files)
 
 
 # --- configuration -----------------------------------------------------------------------

@@ -45,6 +45,8 @@ UNANSWERED_CODES = frozenset({"batch_expired", "batch_cancelled"})
 #: Seconds without a new request before the collected ones are submitted: the requests of a
 #: run reach the runner within one pass of the event loop, re-asks within a few.
 COLLECT_QUIET_S = 0.05
+#: Largest input file OpenAI takes (200 MB); a larger request set is split into more batches.
+MAX_INPUT_BYTES = 200 * 1024 * 1024
 #: Name the input file is uploaded under (providers show it in their consoles).
 INPUT_FILE_NAME = "meshdistill-batch.jsonl"
 #: How an uploaded input file is recorded until its batch is created (then it takes the batch id).
@@ -69,8 +71,9 @@ class _Waiter:
 @dataclass
 class _Queued:
     key: str
-    route: str
-    body: dict[str, Any]
+    endpoint: str
+    #: The request's line of the input file (JSON, no newline).
+    line: str
     waiter: _Waiter
 
 
@@ -136,13 +139,22 @@ class BatchRunner:
         waiter = _Waiter(call, asyncio.get_running_loop().create_future())
         pending = self._cache.open_batch_of(key, self._spec.id) if self._cache is not None else None
         if pending is not None:
-            self._logger.info(
-                "request %s is in batch %s, submitted earlier: polling it", key, pending
-            )
+            if pending not in self._pollers:
+                self._logger.info(
+                    "%s: %s from an earlier run still holds requests of this one: polling it",
+                    self._where(),
+                    pending,
+                )
             self._watch(pending).setdefault(key, []).append(waiter)
             return waiter.future
         route, body = self._backend.request_body(call)
-        self._queue.append(_Queued(key, route, body, waiter))
+        endpoint = BATCH_ENDPOINTS[route]
+        line = json.dumps(
+            {"custom_id": key, "method": "POST", "url": endpoint, "body": body},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        self._queue.append(_Queued(key, endpoint, line, waiter))
         self._wake.set()
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_forever())
@@ -168,28 +180,29 @@ class BatchRunner:
                             queued.waiter.future.set_exception(exc)
 
     def _groups(self, taken: list[_Queued]) -> list[list[_Queued]]:
-        """One endpoint per batch, at most ``max_requests`` lines each."""
-        by_route: dict[str, list[_Queued]] = {}
+        """One endpoint per batch, at most ``max_requests`` lines and MAX_INPUT_BYTES each."""
+        by_endpoint: dict[str, list[_Queued]] = {}
         for queued in taken:
-            by_route.setdefault(queued.route, []).append(queued)
-        size = self._settings.max_requests
-        return [
-            items[start : start + size]
-            for _, items in sorted(by_route.items())
-            for start in range(0, len(items), size)
-        ]
+            by_endpoint.setdefault(queued.endpoint, []).append(queued)
+        groups: list[list[_Queued]] = []
+        for _, items in sorted(by_endpoint.items()):
+            group: list[_Queued] = []
+            size = 0
+            for queued in items:
+                length = len(queued.line.encode("utf-8")) + 1
+                if group and (
+                    len(group) >= self._settings.max_requests or size + length > MAX_INPUT_BYTES
+                ):
+                    groups.append(group)
+                    group, size = [], 0
+                group.append(queued)
+                size += length
+            groups.append(group)
+        return groups
 
     async def _submit(self, group: list[_Queued]) -> None:
-        endpoint = BATCH_ENDPOINTS[group[0].route]
-        lines = [
-            json.dumps(
-                {"custom_id": q.key, "method": "POST", "url": endpoint, "body": q.body},
-                ensure_ascii=False,
-                sort_keys=True,
-            )
-            for q in group
-        ]
-        data = ("\n".join(lines) + "\n").encode("utf-8")
+        endpoint = group[0].endpoint
+        data = "".join(f"{q.line}\n" for q in group).encode("utf-8")
         client = self._backend.client
         uploaded = await self._api(
             "upload the batch input file",
