@@ -480,3 +480,17 @@ def test_dataset_statistics_price_a_batch_model_at_its_batch_price() -> None:
     )
     assert billed["batched"] == {"input_per_mtok": 0.5, "output_per_mtok": 2.0}
     assert billed["sync"] == billed["off"] == {"input_per_mtok": 2.0, "output_per_mtok": 8.0}
+
+
+def test_check_models_probes_a_batch_model_with_single_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from meshdistill.model_check import check_models
+    from tests.llm.test_model_check import KEY, KEY_ENV, REPO, probe_config, responder
+
+    monkeypatch.chdir(REPO)  # prompt files are named relative to the workflow's root
+    with OpenAITestServer(responder=responder, api_key=KEY) as server:
+        config = probe_config(server.base_url, "json_schema", batch={"enabled": True})
+        reports = check_models(config, env={KEY_ENV: KEY})
+    assert all(report.ok for report in reports)
+    assert server.total_requests > 0 and server.batch_api.created == 0

@@ -283,6 +283,10 @@ class ModelSpec:
             return BUNDLED_CHAT_FORMAT
         return self.chat_format
 
+    def without_batch(self) -> ModelSpec:
+        """A copy that sends each request on its own (same cache keys, list price)."""
+        return dataclasses.replace(self, batch=BatchSettings())
+
     def with_concurrency(self, max_concurrency: int) -> ModelSpec:
         """A copy allowing ``max_concurrency`` requests in flight (a job's resource share)."""
         return dataclasses.replace(self, max_concurrency=max_concurrency)
