@@ -95,13 +95,13 @@ def test_chat_requests_go_as_one_batch_and_are_cached(cache: RequestCache) -> No
 
 
 def test_same_answers_as_the_synchronous_path(tmp_path: Path) -> None:
+    asked = requests(3, prefix="β-blockers – über ≥ 5 µg 中文")  # UTF-8 through the upload
     with OpenAITestServer() as server:
-        batched = LLMService(batch_spec(server), RequestCache(tmp_path / "a.sqlite")).run(
-            requests(3)
-        )
+        batched = LLMService(batch_spec(server), RequestCache(tmp_path / "a.sqlite")).run(asked)
         plain = ModelSpec(id="gen", provider="openai", model="test-model", base_url=server.base_url)
-        synced = LLMService(plain, RequestCache(tmp_path / "b.sqlite")).run(requests(3))
+        synced = LLMService(plain, RequestCache(tmp_path / "b.sqlite")).run(asked)
     assert [(r.value, r.cache_key) for r in batched] == [(r.value, r.cache_key) for r in synced]
+    assert batched[0].value is not None and "über ≥ 5 µg 中文" in batched[0].value["question"]
 
 
 def test_completion_text_and_rating_requests_use_the_completions_endpoint(
@@ -494,3 +494,20 @@ def test_check_models_probes_a_batch_model_with_single_requests(
         reports = check_models(config, env={KEY_ENV: KEY})
     assert all(report.ok for report in reports)
     assert server.total_requests > 0 and server.batch_api.created == 0
+
+
+def test_server_cancels_a_batch() -> None:
+    with OpenAITestServer() as server:
+        server.batch_api.fate = "stall"
+        client = _client(server)
+        data = "".join(_line(f"c{i}") + "\n" for i in range(3)).encode()
+        uploaded = client.files.create(file=("in.jsonl", data), purpose="batch")
+        batch = client.batches.create(
+            input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
+        assert client.batches.cancel(batch.id).status in ("cancelling", "cancelled")
+        done = _wait(client, batch.id)
+        assert done.status == "cancelled" and done.error_file_id is not None
+        text = client.files.content(done.error_file_id).text
+    codes = {json.loads(line)["error"]["code"] for line in text.splitlines()}
+    assert codes == {"batch_cancelled"} and server.total_requests == 0

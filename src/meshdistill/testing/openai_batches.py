@@ -239,12 +239,11 @@ class BatchAPI:
                 errors={"object": "list", "data": errors},
             )
             return
-        self._set(
-            batch_id,
-            status="in_progress",
-            in_progress_at=_now(),
-            request_counts={"total": len(lines), "completed": 0, "failed": 0},
-        )
+        with self._lock:
+            batch = self.batches[batch_id]
+            if batch["status"] == "validating":  # not when a cancel came first
+                batch.update(status="in_progress", in_progress_at=_now())
+            batch["request_counts"] = {"total": len(lines), "completed": 0, "failed": 0}
         outputs: list[str] = []
         failures: list[str] = []
         ended = ""
