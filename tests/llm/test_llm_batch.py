@@ -205,17 +205,22 @@ def test_a_failed_batch_is_a_clear_error(cache: RequestCache) -> None:
 def test_an_expired_batch_keeps_its_answers_and_a_rerun_sends_the_rest(
     cache: RequestCache,
 ) -> None:
+    first, second = Accountant(), Accountant()
     with OpenAITestServer() as server:
         server.batch_api.fate = "expire"
         with pytest.raises(LLMUnavailableError, match="ended expired") as err:
-            LLMService(batch_spec(server), cache).run(requests(4))
+            LLMService(batch_spec(server), cache, accountant=first).run(requests(4))
         assert "next run submits the rest" in str(err.value)
         assert server.answered == 2
         server.batch_api.fate = "complete"
-        results = LLMService(batch_spec(server), cache).run(requests(4))
+        results = LLMService(batch_spec(server), cache, accountant=second).run(requests(4))
         assert server.batch_api.created == 2 and server.answered == 4
     assert all(r.ok for r in results)
     assert sum(r.from_cache for r in results) == 2
+    # Each answer is paid (and counted) once: two by the expired batch, two by the rerun's.
+    assert first.to_dict()["totals"]["requests"] == 2
+    assert second.to_dict()["totals"]["requests"] == 2
+    assert second.to_dict()["totals"]["cached_requests"] == 2
 
 
 def test_a_timed_out_wait_leaves_the_batch_for_the_next_run(cache: RequestCache) -> None:
