@@ -97,8 +97,12 @@ def llm_threads(*roles):
 
 
 def llm_slots(*roles):
-    """Requests in flight this job may open: limited globally with --resources llm_slots=N."""
-    return max(spec.get("max_concurrency", 1) for spec in models_for(*roles).values())
+    """Requests in flight this job may open: limited globally with --resources llm_slots=N.
+    A model sent as batches (models.<id>.batch.enabled) holds none while its job waits."""
+    return max(
+        0 if (spec.get("batch") or {}).get("enabled") else spec.get("max_concurrency", 1)
+        for spec in models_for(*roles).values()
+    )
 
 
 def abstracts_source_files(wildcards):

@@ -107,7 +107,9 @@ def check_models(
     roles = configured_roles(config)
     reports = []
     for model_id, cfg in config["models"].items():
-        spec = ModelSpec.from_config(model_id, cfg)
+        # Probed one request at a time even in batch mode: a batch carries the very same
+        # request bodies, and a probe must not wait for a batch window.
+        spec = ModelSpec.from_config(model_id, cfg).without_batch()
         users = [role for role in roles if role.model_id == model_id]
         if not users:
             continue

@@ -121,7 +121,11 @@ def check_references(config: Mapping[str, Any], workdir: str | Path = ".") -> No
             if role["id"] in seen_ids:
                 raise ConfigError(f"{where}.id", f"duplicate generator id '{role['id']}'")
             seen_ids.add(role["id"])
+    # Imported here: the LLM package costs ~0.1 s to import, which parse time pays only once.
+    from meshdistill.llm.models import check_batch_settings
+
     for model_id, spec in models.items():
+        check_batch_settings(model_id, spec)
         if spec["provider"] == "openai":
             for key in ("base_url", "model"):
                 if not spec.get(key):

@@ -2,7 +2,8 @@
 
 Costs are derived from integer token totals when reported, so the numbers written to
 ``stats.json`` do not depend on the order in which concurrent replies arrived.
-Answers served from the request cache are counted (``cached_*``) but cost nothing.
+Answers served from the request cache are counted (``cached_*``) but cost nothing. Prices are
+the billed ones: a model sent through the batch API pays ``batch.price_factor`` of its list price.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class Accountant:
         from_cache: bool,
     ) -> None:
         with self._lock:
-            self._prices[spec.id] = (spec.price_input_per_mtok, spec.price_output_per_mtok)
+            self._prices[spec.id] = spec.billed_prices_per_mtok
             bucket = self._buckets.setdefault(
                 (stage, descriptor, spec.id), dict.fromkeys(_COUNTERS, 0)
             )

@@ -81,8 +81,10 @@ class OpenAIBackend:
         return server_reason(exc.body, text, self._secret)
 
     def _fatal_for_status(self, exc: Any, call: Call) -> LLMError | None:
-        status = exc.status_code
-        reason = self._reason(exc)
+        return self.fatal_for(exc.status_code, exc.body, self._reason(exc), call)
+
+    def fatal_for(self, status: int, body: Any, reason: str, call: Call) -> LLMError | None:
+        """The error that stops the run for an HTTP ``status`` answer, or None (per item)."""
         if status in (401, 403):
             env = self._spec.api_key_env or "(no api_key_env configured)"
             return LLMAuthError(
@@ -90,7 +92,7 @@ class OpenAIBackend:
                 f"check the environment variable {env} (models.{self._spec.id}.api_key_env)"
             )
         if status == 404:
-            body = exc.body if isinstance(exc.body, dict) else {}
+            body = body if isinstance(body, dict) else {}
             detail = body.get("error", body) if isinstance(body, dict) else {}
             code = str(detail.get("code", "")) if isinstance(detail, dict) else ""
             if "model" in code or "model" in reason.lower():
@@ -111,7 +113,7 @@ class OpenAIBackend:
 
     async def complete(self, call: Call) -> Completion:
         spec = self._spec
-        route, body = self._request_body(call)
+        route, body = self.request_body(call)
         # Pre-serialised once: the client would otherwise deep-copy the body per attempt.
         content = json.dumps(body, ensure_ascii=False).encode("utf-8")
         attempts = 0
@@ -140,7 +142,28 @@ class OpenAIBackend:
                 )
                 await asyncio.sleep(delay)
 
-    def _request_body(self, call: Call) -> tuple[str, dict[str, Any]]:
+    @property
+    def openai(self) -> Any:
+        """The ``openai`` module (its exception classes)."""
+        return self._openai
+
+    @property
+    def client(self) -> Any:
+        """The ``openai.AsyncOpenAI`` client (the batch runner uploads and polls through it)."""
+        return self._client
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self._spec
+
+    def where(self) -> str:
+        return self._where()
+
+    def reason(self, exc: Any) -> str:
+        """The server's reason for an ``openai.APIStatusError``, with the key masked."""
+        return self._reason(exc)
+
+    def request_body(self, call: Call) -> tuple[str, dict[str, Any]]:
         """The route and JSON body: chat completions for messages, completions for a prompt."""
         body: dict[str, Any] = {"model": self._spec.model}
         if call.messages is not None:
@@ -193,6 +216,15 @@ class OpenAIBackend:
     def _completion(self, payload: bytes, attempts: int) -> Completion:
         try:
             reply = json.loads(payload)
+        except ValueError as exc:
+            raise ItemFailure(
+                f"{self._where()}: malformed chat completion response ({exc!r})", attempts
+            ) from None
+        return self.completion_from(reply, attempts)
+
+    def completion_from(self, reply: Any, attempts: int) -> Completion:
+        """A completion from a parsed response body (a call's reply or a batch output line's)."""
+        try:
             choice = reply["choices"][0]
             # Chat completions put the text in a message, completions beside it.
             content = choice["message"].get("content") if "message" in choice else choice["text"]

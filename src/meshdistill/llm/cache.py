@@ -180,6 +180,20 @@ class RequestCache:
             "(key TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, "
             "claimed_at REAL NOT NULL)"
         )
+        # Batches submitted to a provider's batch API and not yet taken in: a killed run's
+        # successor finds its requests here and polls the same batch instead of paying again.
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, model TEXT NOT NULL, "
+            "endpoint TEXT NOT NULL, input_file_id TEXT NOT NULL, submitted_at REAL NOT NULL, "
+            "status TEXT NOT NULL)"
+        )
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS batch_requests (batch_id TEXT NOT NULL, key TEXT NOT NULL, "
+            "PRIMARY KEY (batch_id, key))"
+        )
+        self._conn.execute(
+            "CREATE INDEX IF NOT EXISTS batch_requests_by_key ON batch_requests (key)"
+        )
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
@@ -252,6 +266,83 @@ class RequestCache:
                 self._conn.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, owner))
         except sqlite3.Error:
             pass  # an unreleased claim lapses by age
+
+    # --- batches: provider batch jobs awaiting their results ------------------------------
+    def record_batch(
+        self,
+        batch_id: str,
+        model: str,
+        endpoint: str,
+        input_file_id: str,
+        keys: Sequence[str],
+        status: str = "submitted",
+    ) -> None:
+        """Remember a batch (or an uploaded input file about to become one, ``status``
+        "uploaded") and the request keys it answers, in one transaction."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, ?)",
+                    (batch_id, model, endpoint, input_file_id, time.time(), status),
+                )
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO batch_requests (batch_id, key) VALUES (?, ?)",
+                    [(batch_id, key) for key in keys],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def adopt_batch(self, recorded_id: str, batch_id: str) -> None:
+        """Record that the upload ``recorded_id`` became the submitted batch ``batch_id``."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "UPDATE batches SET batch_id = ?, status = 'submitted' WHERE batch_id = ?",
+                    (batch_id, recorded_id),
+                )
+                self._conn.execute(
+                    "UPDATE batch_requests SET batch_id = ? WHERE batch_id = ?",
+                    (batch_id, recorded_id),
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def open_batch_of(self, key: str, model: str) -> str | None:
+        """The batch (or upload) of ``model`` not yet taken in that asks ``key``, if any."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT b.batch_id FROM batch_requests r JOIN batches b USING (batch_id) "
+                "WHERE r.key = ? AND b.model = ? AND b.status IN ('submitted', 'uploaded') "
+                "ORDER BY b.submitted_at DESC LIMIT 1",
+                (key, model),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def batch_record(self, batch_id: str) -> dict[str, Any] | None:
+        """What was recorded about a batch or upload: endpoint, input file, time, status."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT endpoint, input_file_id, submitted_at, status FROM batches "
+                "WHERE batch_id = ?",
+                (batch_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        names = ("endpoint", "input_file_id", "submitted_at", "status")
+        return dict(zip(names, row, strict=True))
+
+    def close_batch(self, batch_id: str, status: str) -> None:
+        """Mark a batch as taken in (its results are in the cache) or given up (``status``)."""
+        with self._lock:
+            self._conn.execute(
+                "UPDATE batches SET status = ? WHERE batch_id = ?", (status, batch_id)
+            )
 
     def contains(self, key: str) -> bool:
         with self._lock:

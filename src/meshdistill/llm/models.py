@@ -61,6 +61,65 @@ def _setting(model_id: str, key: str) -> str:
     return f"models.{model_id}.{key}"
 
 
+@dataclass(frozen=True)
+class BatchSettings:
+    """How a model's requests go through the provider's batch API (``/v1/batches``) instead of
+    one call each: cheaper at the big providers, answered within the completion window."""
+
+    enabled: bool = False
+    #: Seconds between looks at a submitted batch.
+    poll_s: float = 30.0
+    #: Seconds a job waits for its batches before it stops; the batches stay with the provider
+    #: and the next run resumes polling them (OpenAI's completion window is 24 h).
+    timeout_s: float = 86400.0
+    #: Most requests in one batch (OpenAI's limit is 50,000); more are split.
+    max_requests: int = 50000
+    #: What a batched token costs relative to ``price_*_per_mtok`` (OpenAI: half).
+    price_factor: float = 0.5
+
+    @classmethod
+    def from_config(cls, model_id: str, cfg: Any) -> BatchSettings:
+        where = _setting(model_id, "batch")
+        if not isinstance(cfg, Mapping):
+            raise ConfigError(where, f"must be a mapping, got {cfg!r}")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        for key in sorted(cfg):
+            if key not in fields:
+                raise ConfigError(
+                    f"{where}.{key}", f"unknown key (known: {', '.join(sorted(fields))})"
+                )
+        kinds: dict[str, tuple[type, ...]] = {"enabled": (bool,), "max_requests": (int,)}
+        values: dict[str, Any] = {}
+        for key, value in cfg.items():
+            expected = kinds.get(key, (int, float))
+            ok = isinstance(value, expected) and (bool in expected or not isinstance(value, bool))
+            if not ok:
+                names = " or ".join(k.__name__ for k in expected)
+                raise ConfigError(f"{where}.{key}", f"expected {names}, got {value!r}")
+            values[key] = float(value) if expected == (int, float) else value
+        settings = cls(**values)
+        for key in ("poll_s", "timeout_s", "max_requests"):
+            value = getattr(settings, key)
+            if value <= 0:
+                raise ConfigError(f"{where}.{key}", f"must be positive, got {value}")
+        if settings.price_factor < 0:
+            raise ConfigError(f"{where}.price_factor", "must not be negative")
+        return settings
+
+
+def check_batch_settings(model_id: str, cfg: Mapping[str, Any]) -> BatchSettings:
+    """The model's ``batch`` block, checked against its provider (run at workflow parse time)."""
+    settings = BatchSettings.from_config(model_id, cfg.get("batch") or {})
+    if settings.enabled and cfg.get("provider") != "openai":
+        raise ConfigError(
+            _setting(model_id, "batch.enabled"),
+            f"provider {cfg.get('provider')!r} has no batch API (an in-process llama.cpp model "
+            "answers each request as it comes); set it to false, or serve the model behind an "
+            "OpenAI-compatible server with /v1/batches (e.g. vLLM) and use provider openai",
+        )
+    return settings
+
+
 def _check_type(model_id: str, key: str, value: Any, expected: type | tuple[type, ...]) -> Any:
     kinds = expected if isinstance(expected, tuple) else (expected,)
     if isinstance(value, bool) and bool not in kinds:
@@ -104,6 +163,8 @@ class ModelSpec:
     #: How prompts are sent: "chat" (messages) or "completion" (plain text continued by a base
     #: model). None = "completion" for the bundled base GGUF, "chat" for everything else.
     prompt_mode: str | None = None
+    #: Send through the provider's batch API (``models.<id>.batch``); off by default.
+    batch: BatchSettings = BatchSettings()
 
     def __post_init__(self) -> None:
         if self.prompt_mode is not None and self.prompt_mode not in PROMPT_MODES:
@@ -143,6 +204,12 @@ class ModelSpec:
                 raise ConfigError(_setting(self.id, key), f"must not be negative, got {value}")
         if self.n_threads is not None and self.n_threads <= 0:
             raise ConfigError(_setting(self.id, "n_threads"), "must be positive or null")
+        if self.batch.enabled and self.provider != "openai":
+            raise ConfigError(
+                _setting(self.id, "batch.enabled"),
+                f"provider {self.provider!r} has no batch API; set it to false or use an "
+                "OpenAI-compatible server with /v1/batches (provider openai)",
+            )
         if self.api_key_env is not None and not re.fullmatch(
             r"[A-Za-z_][A-Za-z0-9_]*", self.api_key_env
         ):
@@ -184,6 +251,9 @@ class ModelSpec:
             "structured_output": (str,),
         }
         for key, value in cfg.items():
+            if key == "batch":
+                values[key] = check_batch_settings(model_id, cfg)
+                continue
             if value is None and fields[key].default is None:
                 values[key] = None
                 continue
@@ -213,6 +283,10 @@ class ModelSpec:
             return BUNDLED_CHAT_FORMAT
         return self.chat_format
 
+    def without_batch(self) -> ModelSpec:
+        """A copy that sends each request on its own (same cache keys, list price)."""
+        return dataclasses.replace(self, batch=BatchSettings())
+
     def with_concurrency(self, max_concurrency: int) -> ModelSpec:
         """A copy allowing ``max_concurrency`` requests in flight (a job's resource share)."""
         return dataclasses.replace(self, max_concurrency=max_concurrency)
@@ -228,11 +302,16 @@ class ModelSpec:
             }
         return {"provider": self.provider, "model": self.model, "base_url": self.base_url}
 
+    @property
+    def billed_prices_per_mtok(self) -> tuple[float, float]:
+        """Input and output USD per million tokens as billed: every request of a batch model
+        goes through the batch API (re-asks included), so all of it is at the batch price."""
+        factor = self.batch.price_factor if self.batch.enabled else 1.0
+        return self.price_input_per_mtok * factor, self.price_output_per_mtok * factor
+
     def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float:
-        return (
-            prompt_tokens * self.price_input_per_mtok
-            + completion_tokens * self.price_output_per_mtok
-        ) / 1_000_000
+        price_in, price_out = self.billed_prices_per_mtok
+        return (prompt_tokens * price_in + completion_tokens * price_out) / 1_000_000
 
 
 def _read_deprecated(model_id: str, cfg: Mapping[str, Any]) -> Mapping[str, Any]:

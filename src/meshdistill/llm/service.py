@@ -3,13 +3,16 @@
 ``LLMService.run`` is synchronous for the workflow's scripts and async inside: up to
 ``spec.max_concurrency`` requests are in flight (llama.cpp: one, in-process). Valid answers are
 committed to the cache the moment they arrive, so a killed or budget-stopped job loses nothing
-it has paid for, and a rerun only sends what is still missing.
+it has paid for, and a rerun only sends what is still missing. A model with ``batch.enabled``
+sends through :class:`~meshdistill.llm.batch.BatchRunner` instead: the same path up to the send
+(cache, claims, budget, re-asks, validation), the sends gathered into provider batches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
 import random
@@ -21,6 +24,7 @@ from typing import Any
 from meshdistill.errors import ConfigError
 from meshdistill.llm.accounting import Accountant, estimate_request_cost
 from meshdistill.llm.backends import ChatBackend, ItemFailure, LlamaCppBackend, OpenAIBackend
+from meshdistill.llm.batch import BatchRunner
 from meshdistill.llm.cache import RequestCache, first_ask_key, request_key
 from meshdistill.llm.errors import (
     BudgetExceededError,
@@ -115,6 +119,7 @@ class LLMService:
         self._budget_hit = False
         self._stopping = False
         self._in_flight: dict[str, asyncio.Future[dict[str, Any] | str]] = {}
+        self._batch: BatchRunner | None = None
         self._claim_owner = f"{os.getpid()}:{uuid.uuid4().hex}"
 
     def __repr__(self) -> str:
@@ -172,6 +177,7 @@ class LLMService:
         limit = 1 if self.spec.provider == "llama_cpp" else self.spec.max_concurrency
         slots = asyncio.Semaphore(limit)
         backend = self._backend_factory()
+        self._batch = self._batch_runner(backend)
         tasks = [
             asyncio.create_task(self._answer(request, backend, slots, identity))
             for request in requests
@@ -189,6 +195,9 @@ class LLMService:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise fatal
         finally:
+            if self._batch is not None:
+                await self._batch.aclose()
+                self._batch = None
             await backend.aclose()
         results = [task.result() for task in tasks]
         self._log_summary(results)
@@ -201,6 +210,18 @@ class LLMService:
                 results,
             )
         return results
+
+    def _batch_runner(self, backend: ChatBackend) -> BatchRunner | None:
+        """The batch runner when this model goes through the batch API (``batch.enabled``)."""
+        if not self.spec.batch.enabled:
+            return None
+        if not isinstance(backend, OpenAIBackend):
+            raise ConfigError(
+                f"models.{self.spec.id}.batch.enabled",
+                "the batch API needs the OpenAI-compatible backend (provider openai)",
+            )
+        cache = self.cache if self.cache_mode != "bypass" else None
+        return BatchRunner(backend, cache, self._logger, self._rng)
 
     def _log_summary(self, results: Sequence[LLMResult]) -> None:
         cached = sum(r.from_cache for r in results)
@@ -339,8 +360,11 @@ class LLMService:
         returns that process's answer when it arrives (None: this process sends)."""
         if self.cache is None or self.cache_mode != "use":
             return None
-        # A claim outlives any honest send: every retry at its full timeout, plus slack.
+        # A claim outlives any honest send: every retry at its full timeout, plus slack (and,
+        # for a batch, the wait for the batch).
         stale_after_s = self.spec.timeout_s * (self.spec.max_retries + 2)
+        if self.spec.batch.enabled:
+            stale_after_s += self.spec.batch.timeout_s
         while not self.cache.claim(key, self._claim_owner, stale_after_s):
             await asyncio.sleep(CLAIM_POLL_S)
             answered = self.cache.get(key)
@@ -365,13 +389,21 @@ class LLMService:
             if not self.accountant.reserve(reserved):
                 self._budget_hit = True
                 return BUDGET_SKIPPED
+        batch = self._batch
+        # A batch has no concurrency limit: every request waits in it at once.
+        gate: contextlib.AbstractAsyncContextManager[Any] = (
+            slots if batch is None else contextlib.nullcontext()
+        )
         try:
-            async with slots:
+            async with gate:
                 if self._stopping:  # another request hit a fatal error while this one waited
                     return STOPPED
                 if self._budget_hit:  # the cap was reached while this one waited
                     return BUDGET_SKIPPED
-                completion = await backend.complete(call)
+                if batch is not None:
+                    completion = await batch.complete(key, call)
+                else:
+                    completion = await backend.complete(call)
         except LLMError:
             self._stopping = True
             raise
@@ -382,15 +414,7 @@ class LLMService:
             if self.accountant is not None:
                 self.accountant.release(reserved)
         tally.attempts += completion.attempts
-        stored: dict[str, Any] = {
-            "content": completion.content,
-            "finish_reason": completion.finish_reason,
-            "prompt_tokens": completion.prompt_tokens,
-            "completion_tokens": completion.completion_tokens,
-            "served_model": completion.served_model,
-        }
-        if completion.top_logprobs is not None:
-            stored["top_logprobs"] = completion.top_logprobs
+        stored = completion.to_stored()
         # Every paid reply is kept, valid or not, so that no rerun pays for it again.
         if self.cache is not None and self.cache_mode != "bypass":
             if not self.cache.put(key, stored):

@@ -87,6 +87,19 @@ class Completion:
     #: Log-probabilities of the most likely first reply tokens, when asked for.
     top_logprobs: dict[str, float] | None = None
 
+    def to_stored(self) -> dict[str, Any]:
+        """The reply as the request cache keeps it."""
+        stored: dict[str, Any] = {
+            "content": self.content,
+            "finish_reason": self.finish_reason,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "served_model": self.served_model,
+        }
+        if self.top_logprobs is not None:
+            stored["top_logprobs"] = self.top_logprobs
+        return stored
+
 
 @dataclass
 class LLMResult:

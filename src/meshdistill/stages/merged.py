@@ -12,6 +12,7 @@ from meshdistill.dataset import write_dataset
 from meshdistill.dedup import NearDuplicateFilter
 from meshdistill.errors import MeshDistillError
 from meshdistill.jsonl import read_jsonl
+from meshdistill.llm.models import check_batch_settings
 from meshdistill.quality import QualitySettings
 from meshdistill.stages.filtered import dedup_filter
 
@@ -93,13 +94,16 @@ def why_empty(questions: int, dropped: Sequence[Mapping[str, Any]]) -> str:
 
 
 def prices(models: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
-    return {
-        model_id: {
-            "input_per_mtok": float(spec.get("price_input_per_mtok", 0.0)),
-            "output_per_mtok": float(spec.get("price_output_per_mtok", 0.0)),
+    """Billed USD per million tokens: a batch model pays its batch price factor."""
+    billed = {}
+    for model_id, spec in sorted(models.items()):
+        batch = check_batch_settings(model_id, spec)
+        factor = batch.price_factor if batch.enabled else 1.0
+        billed[model_id] = {
+            "input_per_mtok": float(spec.get("price_input_per_mtok", 0.0)) * factor,
+            "output_per_mtok": float(spec.get("price_output_per_mtok", 0.0)) * factor,
         }
-        for model_id, spec in sorted(models.items())
-    }
+    return billed
 
 
 def run(

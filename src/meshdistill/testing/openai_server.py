@@ -1,6 +1,7 @@
 """A local OpenAI-compatible chat-completions server for tests and benchmarks.
 
-Serves ``POST /v1/chat/completions``, ``POST /v1/completions`` and ``GET /v1/models`` on
+Serves ``POST /v1/chat/completions``, ``POST /v1/completions``, ``GET /v1/models`` and the Files
+and Batch APIs (``/v1/files``, ``/v1/batches``: see :mod:`meshdistill.testing.openai_batches`) on
 127.0.0.1 with real response JSON (``max_tokens`` cuts a reply with ``finish_reason: length``,
 ``stop`` sequences end it, ``logprobs`` come in each route's own layout), so the real ``openai``
 client can be driven against it. Like real servers it rejects malformed requests with HTTP 400:
@@ -36,10 +37,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from meshdistill.testing.openai_batches import BatchAPI
+
 #: A responder returns the reply text, or ``{"content": text, "top_logprobs": {token: logprob}}``
 #: to control the first token's log-probabilities.
 Responder = Callable[[dict[str, Any]], "str | dict[str, Any]"]
 FaultPicker = Callable[[int, dict[str, Any]], str | None]
+#: A reply: HTTP status, JSON body (or raw bytes: a file's content) and extra headers.
+Answer = tuple[int, "dict[str, Any] | bytes", dict[str, str]]
 
 #: Fault names understood in ``faults``: HTTP statuses "400", "429", "500", "502", "503", plus
 #: "context_length" (a 400 refusing this one prompt as too long, as OpenAI words it), "drop"
@@ -53,6 +58,8 @@ CHARS_PER_TOKEN = 4
 IDLE_CONNECTION_TIMEOUT_S = 30.0
 #: Pending connections the listening socket queues; must exceed the clients' concurrency.
 LISTEN_BACKLOG = 512
+#: Seconds between the serving loop's looks at a shutdown request (the stdlib default is 0.5).
+SHUTDOWN_POLL_S = 0.05
 #: Counters as JSON (not an OpenAI route; lets a parent process read a standalone server).
 STATS_PATH = "/v1/_stats"
 
@@ -198,6 +205,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") == STATS_PATH:
             self._send_json(200, self.server.owner.stats())
             return
+        if self.path.startswith(("/v1/files", "/v1/batches")):
+            if self._authorised():
+                self._send_answer(self.server.owner.batch_api.get(self.path.rstrip("/")))
+            return
         if self.path.rstrip("/") != "/v1/models":
             self._error(404, f"no route {self.path}", "not_found")
             return
@@ -211,105 +222,50 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
         route = self.path.rstrip("/")
+        owner = self.server.owner
+        if route.startswith(("/v1/files", "/v1/batches")):
+            if self._authorised():
+                self._send_answer(
+                    owner.batch_api.post(route, raw, self.headers.get("Content-Type", ""))
+                )
+            return
         if route not in ("/v1/chat/completions", "/v1/completions"):
             self._error(404, f"no route {self.path}", "not_found")
             return
-        owner = self.server.owner
         try:
             request = json.loads(raw)
         except json.JSONDecodeError:
             self._error(400, "body is not JSON", "invalid_json")
             return
-        chat = route == "/v1/chat/completions"
-        problem = request_problem(request, chat=chat)
-        if problem is not None:
-            owner._refused()
-            self._error(400, problem, "invalid_request_error")
-            return
-        refusal = flavour_refusal(request, chat, owner.flavour)
-        if refusal is not None:
-            owner._refused()
-            status, message = refusal
-            if status >= 500:
-                # As llama-cpp-python's server does: its request validation escapes as a 500.
-                payload = {"message": message, "type": "internal_server_error", "param": None}
-                self._send_json(status, {"error": {**payload, "code": None}})
-            else:
-                self._error(status, message, "invalid_request_error")
-            return
-        index = owner._arrive(request)
-        try:
-            self._chat(owner, as_seen(request, chat, owner.flavour), index, chat=chat)
-        finally:
-            owner._leave()
-
-    def _chat(
-        self, owner: OpenAITestServer, request: dict[str, Any], index: int, chat: bool
-    ) -> None:
-        if not self._authorised():
-            return
-        model = str(request.get("model", ""))
-        if owner.models is not None and model not in owner.models:
-            self._error(404, f"The model '{model}' does not exist", "model_not_found")
-            return
-        fault = owner._fault(index, request)
-        if fault == "context_length":
-            message = "This model's maximum context length is 2048 tokens; reduce the prompt."
-            self._error(400, message, "context_length_exceeded")
-            return
-        if fault in ("400", "429", "500", "502", "503"):
-            headers = {"Retry-After": f"{owner.retry_after_s:g}"} if fault == "429" else {}
-            self._error(int(fault), f"injected {fault}", f"injected_{fault}", headers)
-            return
-        if owner.latency_s > 0:
-            time.sleep(owner.latency_s)
-        if fault == "drop":
+        answer = owner.respond(
+            request, chat=route == "/v1/chat/completions", authorization=self._authorization()
+        )
+        if answer is None:  # the "drop" fault
             self.close_connection = True
             return
-        reply: dict[str, Any] = {"content": "this is not JSON {"}
-        if fault != "invalid_json":
-            produced = owner.responder(request)
-            reply = {"content": produced} if isinstance(produced, str) else dict(produced)
-        content, finish_reason = _apply_limits(str(reply["content"]), request)
-        top: dict[str, float] = dict(
-            reply.get("top_logprobs") or {_first_token(content): math.log(0.9)}
-        )
-        prompt_text = (
-            str(request["prompt"])
-            if not chat
-            else "".join(str(m.get("content", "")) for m in request.get("messages", []))
-        )
-        prompt_tokens = math.ceil(len(prompt_text) / CHARS_PER_TOKEN)
-        room = None if owner.context_tokens is None else owner.context_tokens - prompt_tokens
-        if room is not None and math.ceil(len(content) / CHARS_PER_TOKEN) > room:
-            # As llama.cpp's servers do: a full context ends the reply, reported as "length".
-            content, finish_reason = content[: max(room, 0) * CHARS_PER_TOKEN], "length"
-        completion_tokens = math.ceil(len(content) / CHARS_PER_TOKEN)
-        owner._answered()
-        choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": None}
-        if chat:
-            choice["message"] = {"role": "assistant", "content": content}
-            if request.get("logprobs"):
-                choice["logprobs"] = _chat_logprobs(top, int(request.get("top_logprobs") or 0))
-        else:
-            choice["text"] = content
-            if request.get("logprobs"):
-                choice["logprobs"] = _completion_logprobs(top, int(request["logprobs"]))
-        self._send_json(
-            200,
-            {
-                "id": f"{'chatcmpl' if chat else 'cmpl'}-{index}",
-                "object": "chat.completion" if chat else "text_completion",
-                "created": 0,
-                "model": model,
-                "choices": [choice],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
-            },
-        )
+        self._send_answer(answer)
+
+    def _authorization(self) -> str:
+        return self.headers.get("Authorization", "")
+
+    def _send_answer(self, answer: Answer) -> None:
+        status, payload, headers = answer
+        if isinstance(payload, bytes):
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        self._send_json(status, payload, headers)
+
+
+def error_answer(
+    status: int, message: str, code: str | None, headers: Mapping[str, str] | None = None
+) -> Answer:
+    """An OpenAI-style error reply."""
+    payload = {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+    return status, payload, dict(headers or {})
 
 
 def request_problem(request: Mapping[str, Any], chat: bool) -> str | None:
@@ -512,8 +468,100 @@ class OpenAITestServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.per_hash: collections.Counter[str] = collections.Counter()
+        #: Files and batches (``/v1/files``, ``/v1/batches``); ``batch_api.fate`` steers them.
+        self.batch_api = BatchAPI(self)
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    # --- answering -----------------------------------------------------------------------
+    def respond(self, request: Any, chat: bool, authorization: str | None) -> Answer | None:
+        """The reply to one chat or completion request, as status, JSON and headers; None when
+        the "drop" fault closes the connection instead. ``authorization`` is the request's
+        header (None: a batch line, authorised with its batch)."""
+        if not isinstance(request, dict):
+            self._refused()
+            return error_answer(400, "the request body must be a JSON object", "invalid_request")
+        problem = request_problem(request, chat=chat)
+        if problem is not None:
+            self._refused()
+            return error_answer(400, problem, "invalid_request_error")
+        refusal = flavour_refusal(request, chat, self.flavour)
+        if refusal is not None:
+            self._refused()
+            status, message = refusal
+            if status >= 500:
+                # As llama-cpp-python's server does: its request validation escapes as a 500.
+                payload = {"message": message, "type": "internal_server_error", "param": None}
+                return status, {"error": {**payload, "code": None}}, {}
+            return error_answer(status, message, "invalid_request_error")
+        index = self._arrive(request)
+        try:
+            if authorization is not None and not self.key_accepted(authorization):
+                return error_answer(401, "Incorrect API key provided.", "invalid_api_key")
+            return self._completion(as_seen(request, chat, self.flavour), index, chat)
+        finally:
+            self._leave()
+
+    def key_accepted(self, authorization: str) -> bool:
+        return self.api_key is None or authorization == f"Bearer {self.api_key}"
+
+    def _completion(self, request: dict[str, Any], index: int, chat: bool) -> Answer | None:
+        model = str(request.get("model", ""))
+        if self.models is not None and model not in self.models:
+            return error_answer(404, f"The model '{model}' does not exist", "model_not_found")
+        fault = self._fault(index, request)
+        if fault == "context_length":
+            message = "This model's maximum context length is 2048 tokens; reduce the prompt."
+            return error_answer(400, message, "context_length_exceeded")
+        if fault in ("400", "429", "500", "502", "503"):
+            headers = {"Retry-After": f"{self.retry_after_s:g}"} if fault == "429" else {}
+            return error_answer(int(fault), f"injected {fault}", f"injected_{fault}", headers)
+        if self.latency_s > 0:
+            time.sleep(self.latency_s)
+        if fault == "drop":
+            return None
+        reply: dict[str, Any] = {"content": "this is not JSON {"}
+        if fault != "invalid_json":
+            produced = self.responder(request)
+            reply = {"content": produced} if isinstance(produced, str) else dict(produced)
+        content, finish_reason = _apply_limits(str(reply["content"]), request)
+        top: dict[str, float] = dict(
+            reply.get("top_logprobs") or {_first_token(content): math.log(0.9)}
+        )
+        prompt_text = (
+            str(request["prompt"])
+            if not chat
+            else "".join(str(m.get("content", "")) for m in request.get("messages", []))
+        )
+        prompt_tokens = math.ceil(len(prompt_text) / CHARS_PER_TOKEN)
+        room = None if self.context_tokens is None else self.context_tokens - prompt_tokens
+        if room is not None and math.ceil(len(content) / CHARS_PER_TOKEN) > room:
+            # As llama.cpp's servers do: a full context ends the reply, reported as "length".
+            content, finish_reason = content[: max(room, 0) * CHARS_PER_TOKEN], "length"
+        completion_tokens = math.ceil(len(content) / CHARS_PER_TOKEN)
+        self._answered()
+        choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": None}
+        if chat:
+            choice["message"] = {"role": "assistant", "content": content}
+            if request.get("logprobs"):
+                choice["logprobs"] = _chat_logprobs(top, int(request.get("top_logprobs") or 0))
+        else:
+            choice["text"] = content
+            if request.get("logprobs"):
+                choice["logprobs"] = _completion_logprobs(top, int(request["logprobs"]))
+        payload = {
+            "id": f"{'chatcmpl' if chat else 'cmpl'}-{index}",
+            "object": "chat.completion" if chat else "text_completion",
+            "created": 0,
+            "model": model,
+            "choices": [choice],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+        return 200, payload, {}
 
     # --- counters -----------------------------------------------------------------------
     def _arrive(self, request: Mapping[str, Any]) -> int:
@@ -576,7 +624,10 @@ class OpenAITestServer:
         httpd = _Server(("127.0.0.1", self._port), _Handler)
         httpd.owner = self
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        # A short poll interval: stop() waits up to one interval for the serving loop.
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, daemon=True
+        )
         self._thread.start()
         return self
 
