@@ -1,0 +1,99 @@
+"""The workflow through profiles/slurm on a real one-node Slurm cluster (munge, slurmdbd on MariaDB,
+slurmctld, slurmd), with snakemake-executor-plugin-slurm submitting, and polling `sacct` for,
+every job, and the per-descriptor stages of several descriptors grouped into one submission.
+
+Runs when MESHDISTILL_SLURM=1, which `python3 bootstrap.py test` sets when it runs as root on a
+machine with apt-get (CI); there a cluster that cannot be installed or started fails the test.
+Elsewhere (a developer's laptop) it skips.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from meshdistill.testing.slurm_cluster import ClusterSettings, SlurmCluster, can_run_here
+from tests.workflow import harness
+from tests.workflow.harness import TEST_DESCRIPTORS, Workflow
+
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+
+ENABLE_ENV = "MESHDISTILL_SLURM"
+DESCRIPTORS = TEST_DESCRIPTORS[:2]
+PER_DESCRIPTOR_RULES = ("abstracts", "questions", "scored", "filtered")
+SUBMISSION = re.compile(
+    r"has been submitted with SLURM jobid (\d+) \(log: \S*/slurm_logs/([^/\s]+)/"
+)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[SlurmCluster]:
+    if os.environ.get(ENABLE_ENV) != "1":
+        pytest.skip(f"{ENABLE_ENV}=1 runs it (bootstrap.py test sets it as root with apt-get)")
+    reason = can_run_here()
+    if reason:
+        pytest.fail(f"{ENABLE_ENV}=1 but {reason}")
+    running = SlurmCluster(ClusterSettings())
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+def test_workflow_runs_on_slurm_with_descriptors_grouped(
+    cluster: SlurmCluster, workflow: Workflow
+) -> None:
+    settings = cluster.settings
+    workflow.write_config(
+        harness.test_config(workflow.server.base_url, descriptors={"uis": list(DESCRIPTORS)})
+    )
+    small = "mem_mb=500"  # fits any CI machine; a site's values stay in the profile
+    run = workflow.snakemake(
+        "--profile",
+        "profiles/slurm",
+        "--default-resources",
+        f"slurm_account={settings.account}",
+        f"slurm_partition={settings.partition}",
+        small,
+        "runtime=10",
+        "--set-resources",
+        *(f"{rule}:{small}" for rule in ("questions", "scored", "filtered")),
+        "--group-components",
+        f"descriptor={len(DESCRIPTORS)}",
+        # The plugin waits 40 s before its first poll by default; these jobs take seconds.
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--slurm-status-command",
+        "sacct",
+        timeout=500,
+    )
+    output = run.stdout + run.stderr
+
+    for name in ("sft.jsonl", "preference.jsonl", "dataset.parquet", "stats.json"):
+        assert workflow.path(f"results/dataset/{name}").stat().st_size > 0
+    assert workflow.jsonl("results/dataset/sft.jsonl")
+    for ui in DESCRIPTORS:  # grouped, yet still one file per descriptor and stage
+        for rule in PER_DESCRIPTOR_RULES:
+            assert workflow.path(f"results/{rule}/{ui}.jsonl").stat().st_size > 0
+
+    submissions = dict(SUBMISSION.findall(output))
+    group_logs = [log for log in submissions.values() if log.startswith("group_descriptor")]
+    assert sorted(submissions.values()) == sorted(
+        [*group_logs, "rule_retrieval_index", "rule_merged"]
+    ), output
+    # Both descriptors' four stages in one sbatch job: 3 submissions for 10 jobs.
+    assert len(group_logs) == 1, output
+    remote_jobs = len(DESCRIPTORS) * len(PER_DESCRIPTOR_RULES) + 2
+    assert len(re.findall(r"Finished jobid: \d+ \(Rule: (?!all\))", output)) == remote_jobs
+
+    run_id = re.search(r"SLURM run ID: (\S+)", output)
+    assert run_id, output
+    accounted = cluster.accounted_jobs(name=run_id.group(1))
+    assert sorted(job["JobIDRaw"] for job in accounted) == sorted(submissions), accounted
+    for job in accounted:
+        assert job["State"] == "COMPLETED" and job["ExitCode"] == "0:0", job
+        assert job["Account"] == settings.account and job["Partition"] == settings.partition
