@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 from meshdistill.testing.slurm_cluster import ClusterSettings, SlurmCluster, can_run_here
 from tests.workflow import harness
@@ -22,7 +23,9 @@ from tests.workflow.harness import TEST_DESCRIPTORS, Workflow
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
 ENABLE_ENV = "MESHDISTILL_SLURM"
+PROFILE = "profiles/slurm"
 DESCRIPTORS = TEST_DESCRIPTORS[:2]
+SMALL_MEM_MB = 500
 PER_DESCRIPTOR_RULES = ("abstracts", "questions", "scored", "filtered")
 SUBMISSION = re.compile(
     r"has been submitted with SLURM jobid (\d+) \(log: \S*/slurm_logs/([^/\s]+)/"
@@ -51,17 +54,28 @@ def test_workflow_runs_on_slurm_with_descriptors_grouped(
     workflow.write_config(
         harness.test_config(workflow.server.base_url, descriptors={"uis": list(DESCRIPTORS)})
     )
-    small = "mem_mb=500"  # fits any CI machine; a site's values stay in the profile
+    # The profile's settings with this cluster's account and partition, and memory that fits any
+    # CI machine.
+    profile = yaml.safe_load((workflow.path(PROFILE) / "config.yaml").read_text())
+    defaults = {
+        **profile["default-resources"],
+        "slurm_account": settings.account,
+        "slurm_partition": settings.partition,
+        "mem_mb": SMALL_MEM_MB,
+    }
+    per_rule = [
+        f"{rule}:{name}={SMALL_MEM_MB if name == 'mem_mb' else value}"
+        for rule, resources in profile["set-resources"].items()
+        for name, value in resources.items()
+    ]
     run = workflow.snakemake(
-        "--profile",
-        "profiles/slurm",
+        # The workflow profile: it replaces profiles/default, as the README says to run it.
+        "--workflow-profile",
+        PROFILE,
         "--default-resources",
-        f"slurm_account={settings.account}",
-        f"slurm_partition={settings.partition}",
-        small,
-        "runtime=10",
+        *(f"{name}={value}" for name, value in defaults.items()),
         "--set-resources",
-        *(f"{rule}:{small}" for rule in ("questions", "scored", "filtered")),
+        *per_rule,
         "--group-components",
         f"descriptor={len(DESCRIPTORS)}",
         # The plugin waits 40 s before its first poll by default; these jobs take seconds.
@@ -97,3 +111,14 @@ def test_workflow_runs_on_slurm_with_descriptors_grouped(
     for job in accounted:
         assert job["State"] == "COMPLETED" and job["ExitCode"] == "0:0", job
         assert job["Account"] == settings.account and job["Partition"] == settings.partition
+    # The group runs its jobs one at a time, so it asks for one job's CPU and memory, and for
+    # the sum of its jobs' runtimes.
+    group = next(job for job in accounted if submissions[job["JobIDRaw"]] == group_logs[0])
+    assert (group["AllocCPUS"], group["ReqMem"]) == ("1", f"{SMALL_MEM_MB}M"), group
+    chain_runtime = sum(profile["set-resources"][rule]["runtime"] for rule in PER_DESCRIPTOR_RULES)
+    assert group["Timelimit"] == _minutes(chain_runtime * len(DESCRIPTORS)), group
+
+
+def _minutes(total: int) -> str:
+    """A time limit as sacct prints it (HH:MM:SS)."""
+    return f"{total // 60:02d}:{total % 60:02d}:00"

@@ -173,6 +173,7 @@ class SlurmCluster:
     def accounted_jobs(self, name: str | None = None) -> list[dict[str, str]]:
         """Jobs the accounting database holds (allocations only, no steps), oldest first."""
         fields = ["JobIDRaw", "JobName", "State", "Account", "Partition", "ExitCode"]
+        fields += ["AllocCPUS", "ReqMem", "Timelimit"]
         command = ["sacct", "-X", "--parsable2", "--noheader", "--allusers"]
         command += ["--starttime", "now-1days", "--format", ",".join(fields)]
         if name:
