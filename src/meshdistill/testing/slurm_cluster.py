@@ -114,7 +114,8 @@ class SlurmCluster:
         self.settings = settings or ClusterSettings()
         self.state = self.settings.state_dir
         self.logs = self.state / "log"
-        self._started_munged = False
+        # Present while munged runs because this cluster started it (a later `stop` reads it).
+        self._munged_flag = self.state / "munged-started-here"
         self._mariadb: subprocess.Popen[bytes] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -152,9 +153,9 @@ class SlurmCluster:
         if self._mariadb is not None:
             self._mariadb.wait(timeout=START_TIMEOUT_S)
             self._mariadb = None
-        if self._started_munged:
+        if self._munged_flag.exists():
             _terminate([MUNGE_PID])
-            self._started_munged = False
+            self._munged_flag.unlink()
 
     def __enter__(self) -> SlurmCluster:
         self.start()
@@ -200,7 +201,7 @@ class SlurmCluster:
         MUNGE_RUN_DIR.mkdir(parents=True, exist_ok=True)
         shutil.chown(MUNGE_RUN_DIR, "munge", "munge")
         _run(["runuser", "-u", "munge", "--", "munged"], "munged")
-        self._started_munged = True
+        self._munged_flag.touch()
         self._wait(_munge_answers, "munged", None)
 
     def _start_mariadb(self, password: str) -> None:
