@@ -11,6 +11,7 @@ run_stage(
     lambda logger: run(
         corpus=list(sm.input.corpus),
         corpus_format=sm.params.corpus_format,
+        build=sm.params.build,
         output=sm.output.index,
         logger=logger,
     ),

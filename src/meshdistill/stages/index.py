@@ -10,7 +10,9 @@ from typing import Any
 
 from meshdistill.pubmed.corpus import CorpusReport, iter_corpus, latest_versions
 from meshdistill.records import Article
-from meshdistill.retrieval import BM25Retriever, DenseRetriever, DenseSettings
+from meshdistill.retrieval import BuildSettings, DenseRetriever, DenseSettings
+from meshdistill.retrieval.bm25_build import build_bm25_index
+from meshdistill.retrieval.documents import unique_documents
 
 
 def _read_corpus(corpus: Sequence[str], corpus_format: str) -> tuple[list[Article], CorpusReport]:
@@ -27,14 +29,22 @@ def run(
     corpus_format: str,
     output: str,
     logger: logging.Logger,
+    build: Mapping[str, Any] | None = None,
 ) -> int:
     articles, report = _read_corpus(corpus, corpus_format)
-    retriever = BM25Retriever.build(articles)
-    retriever.save(output)
-    logger.info(
-        "indexed %d documents from %s: %s", len(retriever), ", ".join(corpus), report.to_dict()
+    settings = BuildSettings(**build) if build else BuildSettings()
+    started = time.perf_counter()
+    manifest = build_bm25_index(
+        unique_documents(articles), output, settings=settings, logger=logger
     )
-    return len(retriever)
+    logger.info(
+        "indexed %d documents from %s (%.1f s): %s",
+        manifest["documents"],
+        ", ".join(corpus),
+        time.perf_counter() - started,
+        report.to_dict(),
+    )
+    return int(manifest["documents"])
 
 
 def run_dense(
