@@ -26,13 +26,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from meshdistill.corpus.layout import ARTICLES_FILE, INDEX_FILE, MANIFEST_FILE
 from meshdistill.corpus.manifest import CorpusManifest, IngestSettings
 from meshdistill.corpus.sorted_runs import Row, RunLayout, SortedRuns
 from meshdistill.corpus.table_schema import (
     ARTICLE_SCHEMA,
-    ARTICLES_FILE,
-    INDEX_FILE,
-    MANIFEST_FILE,
     ORDINAL,
     POSTING_SCHEMA,
     article_row,

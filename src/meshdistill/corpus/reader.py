@@ -16,13 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from meshdistill.corpus.layout import ARTICLES_FILE, INDEX_FILE, MANIFEST_FILE
 from meshdistill.corpus.manifest import CorpusManifest
-from meshdistill.corpus.table_schema import (
-    ARTICLES_FILE,
-    INDEX_FILE,
-    MANIFEST_FILE,
-    article_from_row,
-)
+from meshdistill.corpus.table_schema import article_from_row
 from meshdistill.errors import InputError
 from meshdistill.records import AbstractSection, Article
 from meshdistill.retrieval.documents import IndexedDocument

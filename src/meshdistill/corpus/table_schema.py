@@ -13,10 +13,6 @@ import pyarrow as pa
 
 from meshdistill.records import AbstractSection, Article, MeshHeading, Qualifier
 
-ARTICLES_FILE = "articles.parquet"
-INDEX_FILE = "by_descriptor.parquet"
-MANIFEST_FILE = "manifest.json"
-
 _QUALIFIER = pa.struct([("ui", pa.string()), ("name", pa.string()), ("major_topic", pa.bool_())])
 _HEADING = pa.struct(
     [
