@@ -105,9 +105,12 @@ def llm_slots(*roles):
 # The ingested corpus each descriptor reads (None: Entrez) and the files of each corpus, decided
 # once here so the input functions below are lookups.
 CORPUS_OF_UI = corpus_layout.corpus_names(config, DESCRIPTOR_UIS)
+RETRIEVAL_CORPUS = corpus_layout.retrieval_corpus_name(config)
 CORPORA = {
     name: corpus_layout.corpus_local_settings(config, name)
-    for name in sorted({name for name in CORPUS_OF_UI.values() if name is not None})
+    for name in sorted(
+        {name for name in [*CORPUS_OF_UI.values(), RETRIEVAL_CORPUS] if name is not None}
+    )
 }
 
 
@@ -121,6 +124,13 @@ def abstracts_corpus_files(wildcards):
         f"{folder}/{corpus_layout.ARTICLES_FILE}",
         f"{folder}/{corpus_layout.INDEX_FILE}",
     ]
+
+
+def retrieval_corpus_table():
+    """The articles table the offline indexes are built from ([] for PubMed search)."""
+    if RETRIEVAL_CORPUS is None:
+        return []
+    return f"{corpus_layout.corpus_folder(RETRIEVAL_CORPUS)}/{corpus_layout.ARTICLES_FILE}"
 
 
 def corpus_source_files(wildcards):

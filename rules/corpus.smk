@@ -9,7 +9,7 @@ rule corpus:
         index="results/corpus/{corpus}/by_descriptor.parquet",
         manifest="results/corpus/{corpus}/manifest.json",
     wildcard_constraints:
-        corpus=r"default|D[0-9]{6,9}",
+        corpus=r"default|retrieval|D[0-9]{6,9}",
     params:
         format=corpus_source_format,
         ingest=config["corpus"],

@@ -12,8 +12,8 @@ import bm25s
 import numpy as np
 import pytest
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.errors import InputError
-from meshdistill.mesh.annotation_counts import AnnotationCounts
 from meshdistill.pubmed.synthetic import default_descriptors, random_spec
 from meshdistill.records import Article
 from meshdistill.retrieval import BM25Retriever, BuildSettings

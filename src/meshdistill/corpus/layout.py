@@ -14,6 +14,8 @@ from meshdistill import settings as cfg
 
 CORPUS_ROOT = "results/corpus"
 DEFAULT_CORPUS = "default"
+# The retrieval corpus (retrieval.corpus) when it is not the abstracts' corpus.
+RETRIEVAL_CORPUS = "retrieval"
 # The files of a corpus folder (here rather than beside the table code, so the workflow can
 # name them without importing pyarrow when it is parsed).
 ARTICLES_FILE = "articles.parquet"
@@ -43,8 +45,31 @@ def corpus_names(config: Mapping[str, Any], uis: Iterable[str]) -> dict[str, str
     return {ui: corpus_name(config, ui) if ui in overridden else default for ui in uis}
 
 
+def retrieval_corpus_name(config: Mapping[str, Any]) -> str | None:
+    """The corpus the offline retrieval indexes are built from: the abstracts' own table when
+    ``retrieval.corpus`` names the same files in the same format, else its own; None when the
+    retrieval method reads no local corpus (PubMed search)."""
+    from meshdistill.retrieval.methods import uses_local_corpus
+
+    retrieval = config["retrieval"]
+    if not uses_local_corpus(retrieval["method"]):
+        return None
+    files = (tuple(retrieval.get("corpus") or ()), retrieval.get("corpus_format", "auto"))
+    abstracts = config["abstracts"]
+    if abstracts["source"] == "local" and files == _local(abstracts):
+        return DEFAULT_CORPUS
+    return RETRIEVAL_CORPUS
+
+
 def corpus_local_settings(config: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """The ``abstracts.local`` settings (paths, format) that corpus ``name`` is built from."""
+    """The ``abstracts.local`` settings (paths, format) that corpus ``name`` is built from
+    (``retrieval.corpus`` and ``retrieval.corpus_format`` for the retrieval corpus)."""
+    if name == RETRIEVAL_CORPUS:
+        retrieval = config["retrieval"]
+        return {
+            "paths": list(retrieval.get("corpus") or []),
+            "format": retrieval.get("corpus_format", "auto"),
+        }
     abstracts = (
         config["abstracts"]
         if name == DEFAULT_CORPUS

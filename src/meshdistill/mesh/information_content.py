@@ -38,8 +38,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from meshdistill.annotation_counts import AnnotationCounts, annotation_counts
 from meshdistill.errors import ConfigError, UnknownDescriptorError
-from meshdistill.mesh.annotation_counts import AnnotationCounts, annotation_counts
 from meshdistill.mesh.hierarchy_index import CategoryHierarchy
 from meshdistill.mesh.tree import MeshTree
 

@@ -46,8 +46,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+from meshdistill.annotation_counts import AnnotationCounts, annotation_counts
 from meshdistill.errors import ConfigError, InputError, UnknownDescriptorError
-from meshdistill.mesh.annotation_counts import AnnotationCounts, annotation_counts
 from meshdistill.mesh.descriptor import TREE_NUMBER_SEPARATOR
 from meshdistill.mesh.set_scorer import DEFAULT_MEMO_LIMIT, HeadingSetScorer
 from meshdistill.mesh.tree import MeshTree

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.errors import ConfigError
-from meshdistill.mesh.annotation_counts import AnnotationCounts
 from meshdistill.mesh.information_content import (
     DEFAULT_CORPUS_SMOOTHING,
     IC_KINDS,

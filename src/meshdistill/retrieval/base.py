@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.errors import InputError
-from meshdistill.mesh.annotation_counts import AnnotationCounts
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.errors import InputError
-from meshdistill.mesh.annotation_counts import AnnotationCounts
 from meshdistill.records import Article
 from meshdistill.retrieval.array_files import open_array
 from meshdistill.retrieval.base import MANIFEST_NAME, RetrievedDocument, read_manifest
@@ -38,7 +38,7 @@ from meshdistill.retrieval.document_store import ARRAYS as STORE_ARRAYS
 from meshdistill.retrieval.document_store import MESH_VOCABULARY_NAME, DocumentStore
 from meshdistill.retrieval.documents import IndexedDocument, content_digest, unique_documents
 from meshdistill.retrieval.term_keys import lookup_terms
-from meshdistill.retrieval.tokens import TOKENIZER_VERSION, tokenize
+from meshdistill.retrieval.tokens import TOKENIZER_VERSION, query_terms
 
 __all__ = ["BM25Parameters", "BM25Retriever", "BuildSettings", "corpus_fingerprint"]
 
@@ -195,7 +195,7 @@ class BM25Retriever:
     def _query_postings(self, query: str) -> list[tuple[np.ndarray, np.ndarray]]:
         """(rows, impacts) of each known query term, in query order, repeats included."""
         postings = []
-        for term in lookup_terms(self._keys, self._checks, tokenize(query)):
+        for term in lookup_terms(self._keys, self._checks, query_terms(query)):
             if term is not None:
                 start, stop = int(self._starts[term]), int(self._starts[term + 1])
                 postings.append((self._rows[start:stop], self._impacts[start:stop]))

@@ -30,9 +30,9 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.errors import ConfigError, InputError
 from meshdistill.fileio import atomic_write_text
-from meshdistill.mesh.annotation_counts import AnnotationCounts
 from meshdistill.records import Article
 from meshdistill.retrieval.base import MANIFEST_NAME, RetrievedDocument, read_manifest
 from meshdistill.retrieval.documents import IndexedDocument, content_digest, unique_documents

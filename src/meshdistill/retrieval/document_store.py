@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.errors import InputError
-from meshdistill.mesh.annotation_counts import AnnotationCounts
 from meshdistill.retrieval.array_files import ArrayWriter, open_array
 from meshdistill.retrieval.documents import IndexedDocument
 

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from meshdistill.mesh.annotation_counts import AnnotationCounts
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.retrieval.base import AnnotatedCorpus, RetrievedDocument, Retriever
 
 SCORE_DECIMALS = 6  # as the other retrievers: RRF sums of reciprocals carry float noise

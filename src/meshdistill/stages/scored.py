@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.jsonl import read_jsonl, write_jsonl
 from meshdistill.mesh import (
     KAILIN_MEASURE,
@@ -26,7 +27,6 @@ from meshdistill.mesh import (
     MeshTree,
     SimilarityScorer,
 )
-from meshdistill.mesh.annotation_counts import AnnotationCounts
 from meshdistill.mesh.exclusions import excluded_headings
 from meshdistill.records import Article
 from meshdistill.retrieval import AnnotatedCorpus, RetrievedDocument, Retriever
