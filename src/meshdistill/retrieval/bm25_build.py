@@ -39,9 +39,9 @@ ROW_DTYPE = np.dtype("<u4")  # document rows: up to 4.29 billion documents
 IMPACT_DTYPE = np.dtype("<f4")
 TF_DTYPE = np.dtype("<u4")
 COUNT_DTYPE = np.dtype("<i8")
-TERM_DTYPE = np.dtype("<i4")
 RUNS_FOLDER = ".runs"
 VOCABULARY_MERGE_FAN_IN = 16  # runs whose vocabularies join the union at a time
+RUN_TERMS_CHUNK = 8192  # terms of each run held while merging
 
 
 @dataclass(frozen=True)
@@ -90,11 +90,53 @@ class _Run:
     prefix: Path
     terms: int
     postings: int
-    term_ids: np.ndarray | None = None  # global term id of each of its terms (after the union)
-    starts: np.ndarray | None = None  # where each term's postings start, plus the end
 
     def path(self, part: str) -> Path:
         return self.prefix.with_name(f"{self.prefix.name}.{part}")
+
+
+class _RunTerms:
+    """A run's terms in merge order, read from disk a chunk at a time (so merging many runs
+    holds a chunk per run, not every run's vocabulary)."""
+
+    def __init__(self, run: _Run, keys: np.ndarray, chunk: int) -> None:
+        self.run = run
+        self._keys = keys  # the global vocabulary, sorted
+        self._chunk = chunk
+        self._read = 0  # run terms read from disk so far
+        self._ids = np.empty(0, dtype=np.int64)
+        self._counts = np.empty(0, dtype=np.int64)
+        self._position = 0  # next unconsumed term in the buffer
+        self.postings_taken = 0
+
+    def _refill(self) -> bool:
+        stop = min(self._read + self._chunk, self.run.terms)
+        if stop == self._read:
+            return False
+        keys = read_slice(self.run.path("keys"), KEY_DTYPE, self._read, stop)
+        self._ids = np.searchsorted(self._keys, keys).astype(np.int64)
+        self._counts = read_slice(self.run.path("counts"), COUNT_DTYPE, self._read, stop)
+        self._position = 0
+        self._read = stop
+        return True
+
+    def take(self, stop: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """The next terms with global id below ``stop``: their ids, posting counts, and the
+        range of the run's postings that they hold."""
+        ids, counts = [], []
+        while self._position < len(self._ids) or self._refill():
+            buffered = self._ids[self._position :]
+            taken = int(np.searchsorted(buffered, stop))
+            ids.append(buffered[:taken])
+            counts.append(self._counts[self._position : self._position + taken])
+            self._position += taken
+            if self._position < len(self._ids):
+                break  # the next term belongs to a later step
+        all_ids = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
+        all_counts = np.concatenate(counts) if counts else np.empty(0, dtype=np.int64)
+        start = self.postings_taken
+        self.postings_taken += int(all_counts.sum())
+        return all_ids, all_counts, start, self.postings_taken
 
 
 def _batches(documents: Iterable[IndexedDocument], size: int) -> Iterator[list[IndexedDocument]]:
@@ -149,14 +191,12 @@ def _write_run(
 
 
 def _vocabulary(runs: list[_Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The sorted union of the runs' term keys, their checks and document frequencies; sets
-    each run's global term ids and posting starts."""
+    """The sorted union of the runs' term keys, their checks and document frequencies."""
     keys = np.empty(0, dtype=KEY_DTYPE)
     for first in range(0, len(runs), VOCABULARY_MERGE_FAN_IN):
         group = runs[first : first + VOCABULARY_MERGE_FAN_IN]
-        keys = np.unique(
-            np.concatenate([keys, *(np.fromfile(r.path("keys"), KEY_DTYPE) for r in group)])
-        )
+        run_keys = [np.fromfile(run.path("keys"), KEY_DTYPE) for run in group]
+        keys = np.unique(np.concatenate([keys, *run_keys]))
     checks = np.zeros(len(keys), dtype=KEY_DTYPE)
     seen = np.zeros(len(keys), dtype=bool)
     frequencies = np.zeros(len(keys), dtype=np.int64)
@@ -167,10 +207,7 @@ def _vocabulary(runs: list[_Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             raise InputError("corpus", "two terms share a 64-bit key; report this as a bug")
         checks[ids] = run_checks
         seen[ids] = True
-        counts = np.fromfile(run.path("counts"), COUNT_DTYPE)
-        frequencies[ids] += counts
-        run.term_ids = ids.astype(TERM_DTYPE)
-        run.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        frequencies[ids] += np.fromfile(run.path("counts"), COUNT_DTYPE)
     return keys, checks, frequencies
 
 
@@ -201,26 +238,27 @@ def _impacts(
 
 def _merge(
     runs: list[_Run],
+    keys: np.ndarray,
     term_starts: np.ndarray,
     budget: int,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Postings of all runs as (term ids, rows, term frequencies) chunks in (term, row) order,
     each of at most ``budget`` postings unless one term's postings from one run exceed it."""
+    chunk = max(1, min(RUN_TERMS_CHUNK, budget))
+    cursors = [_RunTerms(run, keys, chunk) for run in runs]
     total_terms = len(term_starts) - 1
     first = 0
     while first < total_terms:
         stop = int(np.searchsorted(term_starts, term_starts[first] + budget, side="right")) - 1
         stop = min(max(stop, first + 1), total_terms)
         pieces = []
-        for run in runs:
-            assert run.term_ids is not None and run.starts is not None
-            low, high = np.searchsorted(run.term_ids, [first, stop])
-            start, end = int(run.starts[low]), int(run.starts[high])
+        for cursor in cursors:
+            ids, counts, start, end = cursor.take(stop)
             if start == end:
                 continue
-            terms = np.repeat(run.term_ids[low:high], np.diff(run.starts[low : high + 1]))
-            rows = read_slice(run.path("rows"), ROW_DTYPE, start, end)
-            tf = read_slice(run.path("tf"), TF_DTYPE, start, end)
+            terms = np.repeat(ids, counts)
+            rows = read_slice(cursor.run.path("rows"), ROW_DTYPE, start, end)
+            tf = read_slice(cursor.run.path("tf"), TF_DTYPE, start, end)
             if stop == first + 1:
                 yield terms, rows, tf  # one term: runs follow each other in row order
             else:
@@ -294,7 +332,7 @@ def build_bm25_index(
             ArrayWriter(output, "postings_rows.bin", ROW_DTYPE.str) as rows_out,
             ArrayWriter(output, "postings_impacts.bin", IMPACT_DTYPE.str) as impacts_out,
         ):
-            for terms, rows, tf in _merge(runs, term_starts, settings.merge_postings):
+            for terms, rows, tf in _merge(runs, keys, term_starts, settings.merge_postings):
                 rows_out.append(rows)
                 impacts_out.append(
                     _impacts(idf, terms, rows, tf, lengths_all, average_length, parameters)
