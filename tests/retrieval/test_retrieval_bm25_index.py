@@ -160,3 +160,37 @@ def test_broken_index_names_the_folder_and_the_rule(
         BM25Retriever.load(folder)
     assert str(folder) in str(caught.value)
     assert "retrieval_index" in str(caught.value)
+
+
+def is_rare(word: str) -> bool:
+    return word.startswith("term") and int(word.removeprefix("term").rstrip(".")) >= 20
+
+
+def expected_ranking(
+    documents: list[IndexedDocument], scores: np.ndarray, k: int, exclude: set[str]
+) -> list[tuple[str, float]]:
+    """Top k by descending bm25s score, then ascending PMID; zero scores never returned."""
+    ranked = sorted(
+        (-float(score), document.pmid)
+        for document, score in zip(documents, scores, strict=True)
+        if score > 0 and document.pmid not in exclude
+    )
+    return [(pmid, round(-negative, 6)) for negative, pmid in ranked[:k]]
+
+
+def test_search_ranks_as_bm25s_scores_whether_accumulated_densely_or_sparsely(
+    tmp_path: Path,
+) -> None:
+    documents = synthetic_documents(300, seed=11, rare_words=25)
+    retriever = BM25Retriever.build_from_documents(documents, tmp_path / "index")
+    common = [d.title for d in documents[:10]]  # synthetic words: postings cover the corpus
+    rare = [" ".join(w for w in d.abstract.split() if is_rare(w)) for d in documents[:10]]
+    assert all(retriever._accumulate(query)[0] is None for query in common)
+    assert all(retriever._accumulate(query)[0] is not None for query in rare)
+    queries = common + rare
+    for query, scores in zip(queries, bm25s_scores(documents, queries), strict=True):
+        for k, exclude in ((1, set()), (4, {documents[0].pmid}), (50, {documents[3].pmid})):
+            hits = retriever.search(query, k, exclude)
+            assert [(h.pmid, h.score) for h in hits] == expected_ranking(
+                documents, scores, k, exclude
+            ), (query, k)

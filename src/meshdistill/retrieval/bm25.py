@@ -201,28 +201,31 @@ class BM25Retriever:
                 postings.append((self._rows[start:stop], self._impacts[start:stop]))
         return postings
 
-    def _accumulate(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """Rows sharing a term with ``query`` (ascending) and their float32 scores."""
+    def _accumulate(self, query: str) -> tuple[np.ndarray | None, np.ndarray]:
+        """Float32 scores for ``query``: of the rows sharing a term with it (ascending), or,
+        with rows None, of every row. ``np.add.at`` adds in posting order without buffering,
+        as bm25s did, so sums round identically."""
         postings = self._query_postings(query)
         total = sum(len(rows) for rows, _ in postings)
-        if total == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         if total >= DENSE_ACCUMULATION_SHARE * len(self):
             dense = np.zeros(len(self), dtype=np.float32)
             for rows, impacts in postings:
-                dense[rows] += impacts  # a term lists a row once, so no update is lost
-            matched = np.flatnonzero(dense > 0)
-            return matched, dense[matched]
+                np.add.at(dense, rows, impacts)
+            return None, dense
+        if total == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         matched = np.unique(np.concatenate([rows for rows, _ in postings])).astype(np.int64)
         scores = np.zeros(len(matched), dtype=np.float32)
         for rows, impacts in postings:
-            scores[np.searchsorted(matched, rows)] += impacts
+            np.add.at(scores, np.searchsorted(matched, rows), impacts)
         return matched, scores
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every indexed document for ``query`` (zeros when no term is known)."""
-        dense = np.zeros(len(self), dtype=np.float32)
         rows, scores = self._accumulate(query)
+        if rows is None:
+            return scores
+        dense = np.zeros(len(self), dtype=np.float32)
         dense[rows] = scores
         return dense
 
@@ -234,29 +237,37 @@ class BM25Retriever:
         and are never returned, so fewer than ``k`` may come back."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        rows, float32_scores = self._accumulate(query)
-        scores = float32_scores.astype(np.float64)
+        # Float32 throughout: widening to float64 changes no comparison, and would cost a pass.
+        matched, scores = self._accumulate(query)
         for pmid in exclude_pmids:
             row = self.store.row_of(pmid)
-            if row is not None:
-                position = int(np.searchsorted(rows, row))
-                if position < len(rows) and rows[position] == row:
+            if row is None:
+                continue
+            if matched is None:
+                scores[row] = -np.inf
+            else:
+                position = int(np.searchsorted(matched, row))
+                if position < len(matched) and matched[position] == row:
                     scores[position] = -np.inf
-        candidates = np.flatnonzero(scores > 0.0)
-        if candidates.size > k:
-            # Keep every document tied with the k-th best so the PMID tie-break sees them all.
-            kth_best = np.partition(scores[candidates], candidates.size - k)[candidates.size - k]
-            candidates = candidates[scores[candidates] >= kth_best]
+        positive = scores > 0.0
+        if np.count_nonzero(positive) > k:
+            # Keep every document tied with the k-th best so the PMID tie-break sees them all
+            # (the k-th best is positive, as more than k scores are).
+            kth_best = -np.partition(-scores, k - 1)[k - 1]
+            candidates = np.flatnonzero(scores >= kth_best)
+        else:
+            candidates = np.flatnonzero(positive)
+        rows = candidates if matched is None else matched[candidates]
         # lexsort: last key is primary; rows are in PMID order, so equal scores keep PMID order.
-        order = candidates[np.lexsort((rows[candidates], -scores[candidates]))][:k]
+        best = np.lexsort((rows, -scores[candidates]))[:k]
         results = []
-        for rank, position in enumerate(order.tolist(), start=1):
-            document = self.store.document(int(rows[position]))
+        for rank, chosen in enumerate(best.tolist(), start=1):
+            document = self.store.document(int(rows[chosen]))
             results.append(
                 RetrievedDocument(
                     pmid=document.pmid,
                     rank=rank,
-                    score=round(float(scores[position]), SCORE_DECIMALS),
+                    score=round(float(scores[candidates[chosen]]), SCORE_DECIMALS),
                     mesh_uis=document.mesh_uis,
                     title=document.title,
                     text=document.abstract,

@@ -66,8 +66,8 @@ class BuildSettings:
     """How much a build holds at once (``retrieval.bm25`` of the config): documents per run,
     and postings per merge step. Neither changes the index, only memory and speed."""
 
-    batch_documents: int = 20_000
-    merge_postings: int = 4_000_000
+    batch_documents: int = 10_000
+    merge_postings: int = 1_000_000
 
     def __post_init__(self) -> None:
         if self.batch_documents < 1 or self.merge_postings < 1:
