@@ -174,3 +174,21 @@ def test_memory_does_not_grow_with_the_corpus(tmp_path: Path) -> None:
     large_peak = _python_peak([large], tmp_path / "large")
     # Holding the records would take ~3x; bounded runs stay within noise of the small corpus.
     assert large_peak < small_peak * 1.3 + 256 * 1024
+
+
+def test_medline_heading_names_are_mapped_at_ingest_and_unmapped_ones_counted(
+    tmp_path: Path,
+) -> None:
+    medline = tmp_path / "records.txt"
+    medline.write_text(
+        "PMID- 7\nTI  - Seven.\nAB  - About glia.\nMH  - *Glia Disease\nMH  - Unknown Thing\n\n"
+        "PMID- 8\nTI  - Eight.\nAB  - Also glia.\nMH  - Glia Disease/therapy\n",
+        encoding="utf-8",
+    )
+    manifest = ingest_corpus(
+        [str(medline)], tmp_path / "corpus", name_to_ui={"Glia Disease": "D000001"}.get
+    )
+    table = CorpusTable(tmp_path / "corpus")
+    assert [(p.pmid, p.major) for p in table.postings("D000001")] == [("7", True), ("8", False)]
+    assert manifest.report["unmapped_heading_names"] == {"Unknown Thing": 1}
+    assert table.manifest.corpus_report().mapped_headings == 2

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from meshdistill.corpus.layout import ARTICLES_FILE, INDEX_FILE, MANIFEST_FILE
 from meshdistill.corpus.manifest import CorpusManifest, IngestSettings
-from meshdistill.corpus.sorted_runs import Row, RunLayout, SortedRuns
+from meshdistill.corpus.sorted_runs import ArrowBuffer, Row, RunLayout, SortedRuns
 from meshdistill.corpus.table_schema import (
     ARTICLE_SCHEMA,
     ORDINAL,
@@ -45,28 +45,27 @@ _RUN_SCHEMA = ARTICLE_SCHEMA.append(pa.field(ORDINAL, pa.int64()))
 class _TableWriter:
     """Rows into a Parquet file in row groups of ``group_rows``, renamed into place on close."""
 
-    def __init__(self, path: Path, schema: pa.Schema, group_rows: int) -> None:
+    def __init__(self, path: Path, schema: pa.Schema, group_rows: int, chunk_rows: int) -> None:
         self.path = path
-        self.schema = schema
         self.group_rows = group_rows
         self.rows = 0
         self._partial = path.with_name(f".{path.name}.partial")
         self._writer = pq.ParquetWriter(self._partial, schema)
-        self._chunk: list[Row] = []
+        self._buffer = ArrowBuffer(schema, chunk_rows)
 
     def add(self, row: Row) -> None:
-        self._chunk.append(row)
-        if len(self._chunk) >= self.group_rows:
-            self._write_chunk()
+        self._buffer.add(row)
+        if self._buffer.rows >= self.group_rows:
+            self._write_group()
 
-    def _write_chunk(self) -> None:
-        if self._chunk:
-            self._writer.write_table(pa.Table.from_pylist(self._chunk, schema=self.schema))
-            self.rows += len(self._chunk)
-            self._chunk = []
+    def _write_group(self) -> None:
+        table = self._buffer.take()
+        if table is not None:
+            self._writer.write_table(table, row_group_size=self.group_rows)
+            self.rows += table.num_rows
 
     def close(self) -> None:
-        self._write_chunk()
+        self._write_group()
         self._writer.close()
         os.chmod(self._partial, default_file_mode())
         os.replace(self._partial, self.path)
@@ -138,7 +137,9 @@ def ingest_corpus(
             ["descriptor_ui", "pmid"],
             RunLayout(batch_rows=settings.index_batch_rows, **merge),
         )
-        articles = _TableWriter(out / ARTICLES_FILE, ARTICLE_SCHEMA, settings.batch_rows)
+        articles = _TableWriter(
+            out / ARTICLES_FILE, ARTICLE_SCHEMA, settings.batch_rows, settings.merge_read_rows
+        )
         major_flags_seen = False
         try:
             for row in _newest_versions(versions.merged(), report):
@@ -152,7 +153,9 @@ def ingest_corpus(
         articles.close()
         report.kept = articles.rows
 
-        index = _TableWriter(out / INDEX_FILE, POSTING_SCHEMA, settings.index_batch_rows)
+        index = _TableWriter(
+            out / INDEX_FILE, POSTING_SCHEMA, settings.index_batch_rows, settings.merge_read_rows
+        )
         descriptors = 0
         try:
             for _ui, _rows in itertools.groupby(

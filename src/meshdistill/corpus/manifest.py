@@ -20,7 +20,7 @@ class IngestSettings:
 
     batch_rows: int = 10_000  # articles sorted in memory at once; rows per articles row group
     index_batch_rows: int = 200_000  # index rows sorted in memory at once; rows per row group
-    merge_read_rows: int = 256  # rows each sorted run holds in memory while runs are merged
+    merge_read_rows: int = 64  # rows each sorted run holds in memory while runs are merged
     merge_fan_in: int = 64  # sorted runs merged at once
 
     @classmethod

@@ -101,17 +101,29 @@ class CorpusTable:
         return [article_from_row(found[pmid]) for pmid in pmids if pmid in found]
 
 
+def _batches(
+    parquet: pq.ParquetFile, batch_rows: int, columns: list[str]
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of at most ``batch_rows`` rows, one row group read at a time (unlike
+    ``iter_batches``, which reads far ahead of the batch it yields)."""
+    for group in range(parquet.metadata.num_row_groups):
+        yield from parquet.read_row_group(group, columns=columns).to_batches(
+            max_chunksize=batch_rows
+        )
+
+
 _DOCUMENT_COLUMNS = ["pmid", "title", "abstract_sections", "heading_uis"]
 
 
 def iter_documents(table: str | Path, batch_rows: int) -> Iterator[IndexedDocument]:
     """Every document of an articles table (``articles.parquet`` or the folder holding it), in
-    PMID (string) order, holding at most ``batch_rows`` rows in memory at once."""
+    PMID (string) order: one row group in memory as Arrow (``corpus.batch_rows`` rows at
+    ingest), at most ``batch_rows`` of them as Python objects at once."""
     path = Path(table)
     if path.is_dir():
         path = path / ARTICLES_FILE
     with _open(path) as parquet:
-        for batch in parquet.iter_batches(batch_size=batch_rows, columns=_DOCUMENT_COLUMNS):
+        for batch in _batches(parquet, batch_rows, _DOCUMENT_COLUMNS):
             for row in batch.to_pylist():
                 sections = [
                     AbstractSection(s["label"], s["text"]) for s in row["abstract_sections"]

@@ -45,10 +45,44 @@ def _write_rows(path: Path, rows: Iterable[Row], schema: pa.Schema, group_rows: 
             writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
 
 
-def _read_rows(path: Path, read_rows: int) -> Iterator[Row]:
-    with pq.ParquetFile(path) as runs:
-        for batch in runs.iter_batches(batch_size=read_rows):
-            yield from batch.to_pylist()
+def _read_rows(path: Path) -> Iterator[Row]:
+    # Row group by row group: ParquetFile.iter_batches reads ahead far beyond one batch (tens
+    # of MB per file), which times merge_fan_in open runs would undo the memory bound.
+    with pq.ParquetFile(path) as run:
+        for group in range(run.metadata.num_row_groups):
+            yield from run.read_row_group(group).to_pylist()
+
+
+class ArrowBuffer:
+    """Rows collected as Arrow: Python objects only ``chunk_rows`` at a time, then converted
+    (several times smaller than the dicts), so holding many rows costs about their Arrow size."""
+
+    def __init__(self, schema: pa.Schema, chunk_rows: int) -> None:
+        self.schema = schema
+        self.chunk_rows = chunk_rows
+        self.rows = 0
+        self._pending: list[Row] = []
+        self._chunks: list[pa.Table] = []
+
+    def add(self, row: Row) -> None:
+        self._pending.append(row)
+        self.rows += 1
+        if len(self._pending) >= self.chunk_rows:
+            self._convert_pending()
+
+    def _convert_pending(self) -> None:
+        if self._pending:
+            self._chunks.append(pa.Table.from_pylist(self._pending, schema=self.schema))
+            self._pending = []
+
+    def take(self) -> pa.Table | None:
+        """Every row added since the last take, as one table (None when there are none)."""
+        self._convert_pending()
+        if not self._chunks:
+            return None
+        table = pa.concat_tables(self._chunks)
+        self._chunks, self.rows = [], 0
+        return table
 
 
 class SortedRuns:
@@ -68,13 +102,13 @@ class SortedRuns:
         self.schema = schema
         self.keys = list(keys)
         self.layout = layout
-        self._buffer: list[Row] = []
+        self._buffer = ArrowBuffer(schema, layout.read_rows)
         self._runs: list[Path] = []
         self._written = 0  # run files created so far: names stay unique across merge passes
 
     def add(self, row: Row) -> None:
-        self._buffer.append(row)
-        if len(self._buffer) >= self.layout.batch_rows:
+        self._buffer.add(row)
+        if self._buffer.rows >= self.layout.batch_rows:
             self._flush()
 
     def _next_path(self) -> Path:
@@ -82,10 +116,9 @@ class SortedRuns:
         return self.folder / f"{self.name}-{self._written:06d}.parquet"
 
     def _flush(self) -> None:
-        if not self._buffer:
+        table = self._buffer.take()
+        if table is None:
             return
-        table = pa.Table.from_pylist(self._buffer, schema=self.schema)
-        self._buffer = []
         table = table.sort_by([(key, "ascending") for key in self.keys])
         path = self._next_path()
         with pq.ParquetWriter(path, self.schema, compression="none") as writer:
@@ -93,7 +126,7 @@ class SortedRuns:
         self._runs.append(path)
 
     def _merge(self, runs: Sequence[Path]) -> Iterator[Row]:
-        streams = [_read_rows(path, self.layout.read_rows) for path in runs]
+        streams = [_read_rows(path) for path in runs]
         return heapq.merge(*streams, key=itemgetter(*self.keys))
 
     def merged(self) -> Iterator[Row]:
