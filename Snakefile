@@ -1,6 +1,6 @@
 # meshdistill: MeSH knowledge-hierarchy guided distillation of biomedical training data.
 # Stages, one file target per MeSH descriptor:
-#   abstracts -> questions -> scored -> filtered -> dataset (merged)
+#   corpus (once) -> abstracts -> questions -> scored -> filtered -> dataset (merged)
 
 from snakemake.utils import min_version
 
@@ -15,6 +15,7 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/retrieval.smk"
+include: "rules/corpus.smk"
 include: "rules/abstracts.smk"
 include: "rules/questions.smk"
 include: "rules/scored.smk"

@@ -1,14 +1,12 @@
 rule abstracts:
-    """Articles for one descriptor, from the local corpus or from PubMed (Entrez)."""
+    """Articles for one descriptor, from the ingested local corpus or from PubMed (Entrez)."""
     input:
-        corpus=abstracts_source_files,
-        mesh=config["mesh"]["source"],
+        corpus=abstracts_corpus_files,
     output:
         "results/abstracts/{ui}.jsonl",
     params:
         descriptor=descriptor_info,
         settings=per_descriptor("abstracts"),
-        mesh_cache=config["mesh"]["cache_dir"],
     resources:
         ncbi_connections=lambda wildcards: int(
             cfg.section_for(config, "abstracts", wildcards.ui)["source"] == "entrez"

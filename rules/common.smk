@@ -10,6 +10,7 @@ from snakemake.utils import validate
 
 from meshdistill.errors import MeshDistillError
 from meshdistill import settings as cfg
+from meshdistill.corpus import layout as corpus_layout
 from meshdistill.retrieval.dense import DenseSettings
 from meshdistill.retrieval.methods import DENSE_METHODS, index_kinds
 from meshdistill.stages.prompt_checks import check_role_prompts
@@ -105,11 +106,43 @@ def llm_slots(*roles):
     )
 
 
-def abstracts_source_files(wildcards):
-    settings = cfg.section_for(config, "abstracts", wildcards.ui)
-    if settings["source"] == "local":
-        return settings["local"]["paths"]
-    return []
+# The ingested corpus each descriptor reads (None: Entrez) and the files of each corpus, decided
+# once here so the input functions below are lookups.
+CORPUS_OF_UI = corpus_layout.corpus_names(config, DESCRIPTOR_UIS)
+RETRIEVAL_CORPUS = corpus_layout.retrieval_corpus_name(config)
+CORPORA = {
+    name: corpus_layout.corpus_local_settings(config, name)
+    for name in sorted(
+        {name for name in [*CORPUS_OF_UI.values(), RETRIEVAL_CORPUS] if name is not None}
+    )
+}
+
+
+def abstracts_corpus_files(wildcards):
+    name = CORPUS_OF_UI[wildcards.ui]
+    if name is None:
+        return []
+    folder = corpus_layout.corpus_folder(name)
+    return [
+        f"{folder}/{corpus_layout.MANIFEST_FILE}",
+        f"{folder}/{corpus_layout.ARTICLES_FILE}",
+        f"{folder}/{corpus_layout.INDEX_FILE}",
+    ]
+
+
+def retrieval_corpus_table():
+    """The articles table the offline indexes are built from ([] for PubMed search)."""
+    if RETRIEVAL_CORPUS is None:
+        return []
+    return f"{corpus_layout.corpus_folder(RETRIEVAL_CORPUS)}/{corpus_layout.ARTICLES_FILE}"
+
+
+def corpus_source_files(wildcards):
+    return CORPORA[wildcards.corpus]["paths"]
+
+
+def corpus_source_format(wildcards):
+    return CORPORA[wildcards.corpus]["format"]
 
 
 def retrieval_index():

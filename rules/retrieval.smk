@@ -1,11 +1,12 @@
 rule retrieval_index:
-    """Offline retrieval: a BM25 index over the configured corpus, built once and reused."""
+    """Offline retrieval: a BM25 index over the ingested retrieval corpus (rule corpus), built
+    once in bounded memory and opened memory-mapped by every job that retrieves."""
     input:
-        corpus=config["retrieval"].get("corpus", []),
+        table=retrieval_corpus_table(),
     output:
         index=directory("results/index/bm25"),
     params:
-        corpus_format=config["retrieval"].get("corpus_format", "auto"),
+        build=config["retrieval"]["bm25"],
     log:
         "logs/retrieval_index.log",
     conda:

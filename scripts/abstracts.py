@@ -1,5 +1,7 @@
 """Rule abstracts: the articles of one descriptor."""
 
+from pathlib import Path
+
 from meshdistill.stages.abstracts import run
 from meshdistill.stages.runtime import run_stage
 
@@ -11,8 +13,7 @@ run_stage(
     lambda logger: run(
         descriptor=sm.params.descriptor,
         settings=sm.params.settings,
-        mesh_source=sm.input.mesh,
-        mesh_cache=sm.params.mesh_cache,
+        corpus=str(Path(sm.input.corpus[0]).parent) if sm.input.corpus else None,
         output=sm.output[0],
         logger=logger,
     ),

@@ -1,4 +1,4 @@
-"""Rule retrieval_index: build the BM25 index over the retrieval corpus."""
+"""Rule retrieval_index: build the BM25 index over the ingested retrieval corpus table."""
 
 from meshdistill.stages.index import run
 from meshdistill.stages.runtime import run_stage
@@ -9,8 +9,8 @@ run_stage(
     "retrieval_index",
     sm.log[0],
     lambda logger: run(
-        corpus=list(sm.input.corpus),
-        corpus_format=sm.params.corpus_format,
+        table=sm.input.table,
+        build=sm.params.build,
         output=sm.output.index,
         logger=logger,
     ),

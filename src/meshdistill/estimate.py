@@ -61,8 +61,14 @@ def _articles(
         return [Article.from_dict(r) for r in read_jsonl(path)], True
     settings = cfg.section_for(config, "abstracts", target.ui)
     if settings["source"] == "local":
-        from meshdistill.stages.abstracts import from_local_corpus
+        from meshdistill.corpus import MANIFEST_FILE, CorpusTable
+        from meshdistill.corpus.layout import corpus_folder, corpus_name
+        from meshdistill.stages.abstracts import from_corpus_table, from_local_corpus
 
+        logger = logging.getLogger("meshdistill.estimate")
+        built = workdir / corpus_folder(corpus_name(config, target.ui) or "")
+        if (built / MANIFEST_FILE).is_file():  # the workflow's corpus table: a lookup
+            return from_corpus_table(CorpusTable(built), target.ui, settings, logger), True
         local = settings["local"]
         articles = from_local_corpus(
             [str(workdir / p) for p in local["paths"]],
@@ -70,7 +76,7 @@ def _articles(
             target.ui,
             settings,
             tree,
-            logging.getLogger("meshdistill.estimate"),
+            logger,
         )
         return articles, True
     stand_in = Article(

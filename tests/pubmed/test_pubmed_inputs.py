@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from meshdistill.corpus import ingest_corpus
 from meshdistill.errors import InputError
 from meshdistill.mesh import DescriptorRecord, MeshTree
 from meshdistill.pubmed.corpus import iter_corpus
@@ -103,11 +104,13 @@ def test_duplicate_pmids_newest_wins_in_the_index_and_counted(
 ) -> None:
     paths = _two_versions(tmp_path)
     logger = logging.getLogger("meshdistill.test.index")
+    manifest = ingest_corpus(paths, tmp_path / "corpus")
+    assert manifest.report["duplicates_replaced"] == 1
     with caplog.at_level(logging.INFO, logger="meshdistill.test"):
-        index.run(corpus=paths, corpus_format="auto", output=str(tmp_path / "bm25"), logger=logger)
+        index.run(table=str(tmp_path / "corpus"), output=str(tmp_path / "bm25"), logger=logger)
     (hit,) = BM25Retriever.load(tmp_path / "bm25").search("revised title", 1)
     assert hit.title == "Revised title"
-    assert "'duplicates_replaced': 1" in caplog.text
+    assert "indexed 2 documents" in caplog.text
 
 
 def test_newest_version_decides_even_when_it_no_longer_matches(tmp_path: Path) -> None:

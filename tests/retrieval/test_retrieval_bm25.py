@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -90,22 +89,27 @@ def test_save_load_round_trip(retriever: BM25Retriever, tmp_path: Path) -> None:
 def test_build_and_save_are_deterministic(tmp_path: Path) -> None:
     BM25Retriever.build(CORPUS).save(tmp_path / "a")
     BM25Retriever.build(list(reversed(CORPUS))).save(tmp_path / "b")
-    for name in ["manifest.json", "documents.jsonl"]:
+    names = sorted(path.name for path in (tmp_path / "a").iterdir())
+    assert "manifest.json" in names and "postings_impacts.bin" in names
+    assert names == sorted(path.name for path in (tmp_path / "b").iterdir())
+    for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
-def test_load_rejects_other_corpus_and_tampering(retriever: BM25Retriever, tmp_path: Path) -> None:
+def test_load_rejects_other_corpus_and_verify_finds_tampering(
+    retriever: BM25Retriever, tmp_path: Path
+) -> None:
     folder = tmp_path / "index"
     retriever.save(folder)
     with pytest.raises(InputError, match="different corpus"):
         BM25Retriever.load(folder, expected_fingerprint=corpus_fingerprint(CORPUS[:2]))
-    lines = (folder / "documents.jsonl").read_text().splitlines()
-    edited = json.loads(lines[0])
-    edited["title"] = "changed"
-    (folder / "documents.jsonl").write_text("\n".join([json.dumps(edited), *lines[1:]]) + "\n")
+    text = (folder / "text.bin").read_bytes()
+    (folder / "text.bin").write_bytes(text.replace(b"Statins", b"Fibrate"))
+    # Opening does not re-read documents (that is what makes it cheap); an audit does.
+    BM25Retriever.load(folder)
     with pytest.raises(InputError, match="fingerprint"):
-        BM25Retriever.load(folder)
-    with pytest.raises(InputError, match="manifest.json is missing"):
+        BM25Retriever.load(folder).verify()
+    with pytest.raises(InputError, match="manifest.json is missing.*retrieval_index"):
         BM25Retriever.load(tmp_path / "nowhere")
 
 

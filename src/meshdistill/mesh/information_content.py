@@ -38,6 +38,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from meshdistill.annotation_counts import AnnotationCounts, annotation_counts
 from meshdistill.errors import ConfigError, UnknownDescriptorError
 from meshdistill.mesh.hierarchy_index import CategoryHierarchy
 from meshdistill.mesh.tree import MeshTree
@@ -100,24 +101,23 @@ class InformationContent:
     def from_corpus(
         cls,
         tree: MeshTree,
-        annotations: Iterable[Sequence[str]],
+        annotations: Iterable[Sequence[str]] | AnnotationCounts,
         smoothing: float = DEFAULT_CORPUS_SMOOTHING,
         category: str = "letter",
     ) -> InformationContent:
+        """``annotations``: each document's heading UIs, or their counts (an index's)."""
         if not smoothing > 0:
             raise ConfigError("smoothing", f"must be greater than 0, got {smoothing}")
         hierarchy = CategoryHierarchy(tree, category)
         counts = np.zeros(len(hierarchy.uis), dtype=np.float64)
+        counted = annotation_counts(annotations)
         ignored = 0
-        for document in annotations:
-            seen: set[int] = set()
-            for ui in document:
-                index = hierarchy.id_of.get(ui)
-                if index is None:
-                    ignored += 1
-                elif index not in seen:
-                    seen.add(index)
-                    counts[index] += 1.0
+        for ui, occurrences in counted.occurrences.items():
+            index = hierarchy.id_of.get(ui)
+            if index is None:
+                ignored += occurrences
+            else:
+                counts[index] += counted.documents_with[ui]  # a document counts a UI once
         ic_by_category: dict[str, np.ndarray] = {}
         probability_by_category: dict[str, np.ndarray] = {}
         for category in hierarchy.categories:

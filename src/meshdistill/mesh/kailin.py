@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+from meshdistill.annotation_counts import AnnotationCounts, annotation_counts
 from meshdistill.errors import ConfigError, InputError, UnknownDescriptorError
 from meshdistill.mesh.descriptor import TREE_NUMBER_SEPARATOR
 from meshdistill.mesh.set_scorer import DEFAULT_MEMO_LIMIT, HeadingSetScorer
@@ -64,7 +65,9 @@ class KailinInformationContent:
     ``ic[x]`` maps each category (first segment) of descriptor id ``x`` to ``IC_c(x)``.
     """
 
-    def __init__(self, tree: MeshTree, annotations: Iterable[Sequence[str]]) -> None:
+    def __init__(
+        self, tree: MeshTree, annotations: Iterable[Sequence[str]] | AnnotationCounts
+    ) -> None:
         self.tree = tree
         uis = tree.uis
         self.id_of = {ui: index for index, ui in enumerate(uis)}
@@ -79,19 +82,15 @@ class KailinInformationContent:
             tuple(sorted({place[0] for place in places})) for places in self.places
         ]
         counts = [0] * len(uis)
+        counted = annotation_counts(annotations)
         self.ignored_annotations = 0
-        self.documents = 0
-        for document in annotations:
-            self.documents += 1
-            annotated: set[int] = set()  # a document counts a descriptor once
-            for ui in document:
-                index = self.id_of.get(ui)
-                if index is None:
-                    self.ignored_annotations += 1
-                else:
-                    annotated.add(index)
-            for index in annotated:
-                counts[index] += 1
+        self.documents = counted.documents
+        for ui, occurrences in counted.occurrences.items():
+            index = self.id_of.get(ui)
+            if index is None:
+                self.ignored_annotations += occurrences
+            else:
+                counts[index] += counted.documents_with[ui]  # a document counts a UI once
         totals: dict[str, int] = {}
         for index, categories in enumerate(self.categories_of):
             for category in categories:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.errors import ConfigError
 from meshdistill.mesh.information_content import (
     DEFAULT_CORPUS_SMOOTHING,
@@ -136,7 +137,7 @@ def build_scorer(
     tree: MeshTree,
     measure: str = "lin",
     ic_kind: str = "intrinsic",
-    corpus_annotations: Iterable[Sequence[str]] | None = None,
+    corpus_annotations: Iterable[Sequence[str]] | AnnotationCounts | None = None,
     smoothing: float = DEFAULT_CORPUS_SMOOTHING,
     category: str = "letter",
     exclude: Iterable[str] = (),

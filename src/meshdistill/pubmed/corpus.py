@@ -8,7 +8,7 @@ a :class:`CorpusReport` that the workflow writes next to its output.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,20 @@ class CorpusReport:
     mapped_headings: int = 0
     duplicates_replaced: int = 0
     files: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CorpusReport:
+        """The report :meth:`to_dict` wrote (as kept in a corpus table's manifest)."""
+        return cls(
+            read=int(data["read"]),
+            kept=int(data["kept"]),
+            skipped_no_abstract=int(data["skipped_no_abstract"]),
+            skipped_no_mesh=int(data["skipped_no_mesh"]),
+            unmapped_names=Counter(dict(data["unmapped_heading_names"])),
+            mapped_headings=int(data["mapped_headings"]),
+            duplicates_replaced=int(data["duplicates_replaced"]),
+            files=list(data["files"]),
+        )
 
     @property
     def skipped(self) -> int:
@@ -136,6 +150,12 @@ def iter_corpus(
             yield article
 
 
+def replaces(revised: str | None, known_revised: str | None) -> bool:
+    """Whether a version of a PMID met later in the input replaces the one kept so far: yes,
+    unless both carry a revision date and the later-met one's is older."""
+    return revised is None or known_revised is None or revised >= known_revised
+
+
 def latest_versions(
     articles: Iterable[Article],
     report: CorpusReport,
@@ -160,8 +180,7 @@ def latest_versions(
         pmid = article.pmid
         if pmid in newest_revision:
             report.duplicates_replaced += 1
-            known = newest_revision[pmid]
-            if article.revised is not None and known is not None and article.revised < known:
+            if not replaces(article.revised, newest_revision[pmid]):
                 continue  # an older version listed after a newer one: the newer stays
         if wanted is None or wanted(article):
             kept[pmid] = article

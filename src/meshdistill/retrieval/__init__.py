@@ -2,7 +2,12 @@
 offline, their fusion, or PubMed relevance online."""
 
 from meshdistill.retrieval.base import AnnotatedCorpus, RetrievedDocument, Retriever
-from meshdistill.retrieval.bm25 import BM25Parameters, BM25Retriever, corpus_fingerprint
+from meshdistill.retrieval.bm25 import (
+    BM25Parameters,
+    BM25Retriever,
+    BuildSettings,
+    corpus_fingerprint,
+)
 from meshdistill.retrieval.dense import DenseRetriever, DenseSettings
 from meshdistill.retrieval.hybrid import HybridRetriever, HybridSettings
 from meshdistill.retrieval.methods import index_kinds
@@ -12,6 +17,7 @@ __all__ = [
     "AnnotatedCorpus",
     "BM25Parameters",
     "BM25Retriever",
+    "BuildSettings",
     "DenseRetriever",
     "DenseSettings",
     "HybridRetriever",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.errors import InputError
 
 
@@ -55,19 +56,28 @@ class AnnotatedCorpus(Protocol):
         """The MeSH UIs of every indexed document, one tuple per document, in PMID order."""
         ...
 
+    def annotation_counts(self) -> AnnotationCounts:
+        """How many documents carry each heading (what information content counts)."""
+        ...
+
 
 #: Every index folder describes itself in this file.
 MANIFEST_NAME = "manifest.json"
 
 
-def read_manifest(folder: Path, kind: str) -> tuple[Path, dict[str, Any]]:
+def read_manifest(folder: Path, kind: str, rerun: str = "") -> tuple[Path, dict[str, Any]]:
     """The path and content of an index folder's manifest; :class:`InputError` names the folder
-    (not a ``kind`` index folder) or the file (unreadable)."""
+    (not a ``kind`` index folder) or the file (unreadable), and ``rerun`` (how to rebuild)."""
+    hint = f"; {rerun}" if rerun else ""
     path = folder / MANIFEST_NAME
     if not path.is_file():
-        raise InputError(str(folder), f"not a {kind} index folder: {MANIFEST_NAME} is missing")
+        raise InputError(
+            str(folder), f"not a {kind} index folder: {MANIFEST_NAME} is missing{hint}"
+        )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise InputError(str(path), f"unreadable manifest: {error}") from error
-    return path, dict(manifest)
+        raise InputError(str(path), f"unreadable manifest: {error}{hint}") from error
+    if not isinstance(manifest, dict):
+        raise InputError(str(path), f"unreadable manifest: not a JSON object{hint}")
+    return path, manifest

@@ -30,6 +30,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.errors import ConfigError, InputError
 from meshdistill.fileio import atomic_write_text
 from meshdistill.records import Article
@@ -363,6 +364,10 @@ class DenseRetriever:
             )
             for rank, (score, point) in enumerate(scored[:k], start=1)
         ]
+
+    def annotation_counts(self) -> AnnotationCounts:
+        """Counted from the collection's payloads (a BM25 index stores them counted)."""
+        return AnnotationCounts.from_documents(self.corpus_annotations())
 
     def corpus_annotations(self) -> Iterator[tuple[str, ...]]:
         """Read from the collection's payloads page by page (point ids follow PMID order)."""

@@ -49,12 +49,26 @@ def unique_documents(articles: Sequence[Article]) -> list[IndexedDocument]:
     return [by_pmid[pmid] for pmid in sorted(by_pmid)]
 
 
-def content_digest(header: Mapping[str, Any], documents: Iterable[IndexedDocument]) -> str:
-    """sha256 of an index's settings (``header``) and its documents in PMID order: equal
-    digests mean equal indexes, so a saved index can be checked without rebuilding it."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps(dict(header), sort_keys=True).encode("utf-8"))
-    for document in sorted(documents, key=lambda d: d.pmid):
+class ContentDigest:
+    """sha256 of an index's settings (``header``) and its documents, fed one at a time in
+    PMID order: equal digests mean equal indexes, so a saved index can be checked without
+    rebuilding it, and a streaming build computes it on the way."""
+
+    def __init__(self, header: Mapping[str, Any]) -> None:
+        self._digest = hashlib.sha256()
+        self._digest.update(json.dumps(dict(header), sort_keys=True).encode("utf-8"))
+
+    def update(self, document: IndexedDocument) -> None:
         line = json.dumps(document.to_dict(), sort_keys=True, ensure_ascii=False)
-        digest.update(b"\n" + line.encode("utf-8"))
+        self._digest.update(b"\n" + line.encode("utf-8"))
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def content_digest(header: Mapping[str, Any], documents: Iterable[IndexedDocument]) -> str:
+    """The :class:`ContentDigest` of ``documents`` (sorted into PMID order here)."""
+    digest = ContentDigest(header)
+    for document in sorted(documents, key=lambda d: d.pmid):
+        digest.update(document)
     return digest.hexdigest()

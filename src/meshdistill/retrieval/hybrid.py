@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.retrieval.base import AnnotatedCorpus, RetrievedDocument, Retriever
 
 SCORE_DECIMALS = 6  # as the other retrievers: RRF sums of reciprocals carry float noise
@@ -75,4 +76,11 @@ class HybridRetriever:
         for retriever in self._retrievers:
             if isinstance(retriever, AnnotatedCorpus):
                 return retriever.corpus_annotations()
+        raise TypeError("none of the fused retrievers holds a local corpus")
+
+    def annotation_counts(self) -> AnnotationCounts:
+        """The counts of the first retriever that has them (all index one corpus)."""
+        for retriever in self._retrievers:
+            if isinstance(retriever, AnnotatedCorpus):
+                return retriever.annotation_counts()
         raise TypeError("none of the fused retrievers holds a local corpus")

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
-
-from bm25s.stopwords import STOPWORDS_EN_PLUS
+from functools import cache
 
 TOKENIZER_VERSION = 1
 
 _WORD = re.compile(r"\w\w+")
-_STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
+
+
+@cache
+def _stopwords() -> frozenset[str]:
+    # Imported when first needed: bm25s (with tqdm and scipy) costs a job that only queries an
+    # index a good part of a second, and queries do not need the list (see query_terms).
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
 def tokenize(text: str) -> list[str]:
@@ -26,5 +37,12 @@ def tokenize(text: str) -> list[str]:
     No stemming: a stemmer would be one more native dependency for little gain on
     biomedical vocabulary, where most discriminating terms are technical nouns.
     """
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return [token for token in _WORD.findall(folded) if token not in _STOPWORDS]
+    stopwords = _stopwords()
+    return [token for token in _words(text) if token not in stopwords]
+
+
+def query_terms(text: str) -> list[str]:
+    """:func:`tokenize` without removing stop words, for looking terms up in an index built
+    with :func:`tokenize`: a stop word was never indexed, so it finds nothing there, exactly
+    as if it had been removed."""
+    return _words(text)

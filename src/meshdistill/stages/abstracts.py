@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from meshdistill.errors import MeshDistillError
+from meshdistill.errors import ConfigError, MeshDistillError
 from meshdistill.jsonl import write_jsonl
 from meshdistill.mesh import MeshTree
-from meshdistill.pubmed.corpus import CorpusReport, iter_corpus, latest_versions
-from meshdistill.pubmed.order import in_order
+from meshdistill.pubmed.corpus import CorpusReport, latest_versions
+from meshdistill.pubmed.order import in_order, ordered_pmids
 from meshdistill.records import Article
+
+if TYPE_CHECKING:  # pyarrow (under meshdistill.corpus) is imported only by local-corpus runs
+    from meshdistill.corpus import CorpusTable
 
 ABSTRACT_SCHEMA = "abstract_record.schema.json"
 
@@ -114,6 +118,37 @@ def why_no_abstracts(
     )
 
 
+def from_corpus_table(
+    corpus: CorpusTable,
+    ui: str,
+    settings: Mapping[str, Any],
+    logger: logging.Logger,
+    name: str = "",
+) -> list[Article]:
+    """The descriptor's articles from an ingested corpus (see :mod:`meshdistill.corpus`): its
+    index rows, ordered by PMID, then only the chosen articles, so the cost does not grow with
+    the corpus. An empty result is explained in a warning."""
+    major_topic_only = bool(settings.get("major_topic_only", True))
+    postings = corpus.postings(ui)
+    coverage = DescriptorCoverage(
+        indexed=len(postings),
+        as_major_topic=sum(posting.major for posting in postings),
+        major_flags_seen=corpus.manifest.major_flags_seen,
+    )
+    pmids = [p.pmid for p in postings if p.major or not major_topic_only]
+    chosen = ordered_pmids(pmids, settings["order"], int(settings["seed"]))
+    articles = corpus.articles(chosen[: int(settings["max_abstracts"])])
+    report = corpus.manifest.corpus_report()
+    logger.info("corpus %s: %s", corpus.folder, report.to_dict())
+    if not articles:
+        logger.warning(
+            "no abstracts for %s: %s",
+            ui,
+            why_no_abstracts(ui, name, major_topic_only, coverage, report),
+        )
+    return articles
+
+
 def from_local_corpus(
     paths: Sequence[str],
     fmt: str,
@@ -123,29 +158,13 @@ def from_local_corpus(
     logger: logging.Logger,
     name: str = "",
 ) -> list[Article]:
-    """The descriptor's articles from a local corpus; an empty result is explained in a warning."""
-    report = CorpusReport()
-    coverage = DescriptorCoverage()
-    major_topic_only = bool(settings.get("major_topic_only", True))
-    articles = iter_corpus(paths, fmt=fmt, name_to_ui=name_mapper(tree), report=report)
-    chosen = pick_articles(
-        articles,
-        ui,
-        major_topic_only=major_topic_only,
-        limit=int(settings["max_abstracts"]),
-        order=settings["order"],
-        seed=int(settings["seed"]),
-        report=report,
-        coverage=coverage,
-    )
-    logger.info("corpus %s: %s", ", ".join(paths), report.to_dict())
-    if not chosen:
-        logger.warning(
-            "no abstracts for %s: %s",
-            ui,
-            why_no_abstracts(ui, name, major_topic_only, coverage, report),
-        )
-    return chosen
+    """The descriptor's articles straight from corpus files: ingested into a scratch table and
+    read as the workflow reads its corpus table (one code path, one newest-version rule)."""
+    from meshdistill.corpus import CorpusTable, ingest_corpus
+
+    with tempfile.TemporaryDirectory(prefix="meshdistill-corpus-") as folder:
+        ingest_corpus(paths, folder, fmt=fmt, name_to_ui=name_mapper(tree))
+        return from_corpus_table(CorpusTable(folder), ui, settings, logger, name=name)
 
 
 def from_entrez(
@@ -184,22 +203,18 @@ def run(
     *,
     descriptor: Mapping[str, Any],
     settings: Mapping[str, Any],
-    mesh_source: str,
-    mesh_cache: str,
+    corpus: str | None,
     output: str,
     logger: logging.Logger,
 ) -> int:
-    tree = MeshTree.load(mesh_source, cache_dir=mesh_cache)
+    """Write the descriptor's abstracts; ``corpus`` is the ingested corpus folder (source local)."""
     if settings["source"] == "local":
-        local = settings["local"]
-        articles = from_local_corpus(
-            local["paths"],
-            local.get("format", "auto"),
-            descriptor["ui"],
-            settings,
-            tree,
-            logger,
-            name=descriptor["name"],
+        from meshdistill.corpus import CorpusTable
+
+        if corpus is None:
+            raise ConfigError("abstracts.source", "'local' needs the ingested corpus folder")
+        articles = from_corpus_table(
+            CorpusTable(corpus), descriptor["ui"], settings, logger, name=descriptor["name"]
         )
     else:
         articles = from_entrez(descriptor, settings, logger)

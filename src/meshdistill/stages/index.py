@@ -8,9 +8,11 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from meshdistill.corpus import iter_documents
 from meshdistill.pubmed.corpus import CorpusReport, iter_corpus, latest_versions
 from meshdistill.records import Article
-from meshdistill.retrieval import BM25Retriever, DenseRetriever, DenseSettings
+from meshdistill.retrieval import BuildSettings, DenseRetriever, DenseSettings
+from meshdistill.retrieval.bm25_build import build_bm25_index
 
 
 def _read_corpus(corpus: Sequence[str], corpus_format: str) -> tuple[list[Article], CorpusReport]:
@@ -23,18 +25,25 @@ def _read_corpus(corpus: Sequence[str], corpus_format: str) -> tuple[list[Articl
 
 def run(
     *,
-    corpus: Sequence[str],
-    corpus_format: str,
+    table: str,
     output: str,
     logger: logging.Logger,
+    build: Mapping[str, Any] | None = None,
 ) -> int:
-    articles, report = _read_corpus(corpus, corpus_format)
-    retriever = BM25Retriever.build(articles)
-    retriever.save(output)
-    logger.info(
-        "indexed %d documents from %s: %s", len(retriever), ", ".join(corpus), report.to_dict()
+    """Index the corpus table ``table`` (``articles.parquet`` of rule corpus, one row per PMID
+    in PMID order) into ``output``; returns the number of documents."""
+    settings = BuildSettings(**build) if build else BuildSettings()
+    started = time.perf_counter()
+    manifest = build_bm25_index(
+        iter_documents(table, settings.batch_documents), output, settings=settings, logger=logger
     )
-    return len(retriever)
+    logger.info(
+        "indexed %d documents of %s in %.1f s",
+        manifest["documents"],
+        table,
+        time.perf_counter() - started,
+    )
+    return int(manifest["documents"])
 
 
 def run_dense(

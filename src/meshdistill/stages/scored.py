@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from meshdistill.annotation_counts import AnnotationCounts
 from meshdistill.jsonl import read_jsonl, write_jsonl
 from meshdistill.mesh import (
     KAILIN_MEASURE,
@@ -37,20 +38,21 @@ from meshdistill.stages.retrieval_setup import open_retriever
 SCORED_SCHEMA = "scored_record.schema.json"
 
 
-def corpus_annotations(retriever: Retriever, logger: logging.Logger) -> list[list[str]] | None:
-    """The MeSH UIs of every document of the local retrieval index (BM25, dense or both, read
-    from the index itself); None for PubMed search, which has no corpus."""
+def corpus_annotations(retriever: Retriever, logger: logging.Logger) -> AnnotationCounts | None:
+    """The MeSH heading counts of the local retrieval index (BM25, dense or both, read from
+    the index itself: a BM25 index stores them summed); None for PubMed search, which has no
+    corpus."""
     if not isinstance(retriever, AnnotatedCorpus):
         return None
-    annotations = [list(uis) for uis in retriever.corpus_annotations()]
-    logger.info("corpus annotations of %d retrieval documents", len(annotations))
-    return annotations
+    counts = retriever.annotation_counts()
+    logger.info("corpus annotations of %d retrieval documents", counts.documents)
+    return counts
 
 
 def information_content(
     kind: str,
     tree: MeshTree,
-    annotations: Sequence[Sequence[str]] | None,
+    annotations: AnnotationCounts | None,
     category: str = "letter",
 ) -> InformationContent:
     if kind == "intrinsic":
@@ -66,7 +68,7 @@ def information_content(
 def build_scorers(
     tree: MeshTree,
     scoring: Mapping[str, Any],
-    annotations: Sequence[Sequence[str]] | None,
+    annotations: AnnotationCounts | None,
 ) -> dict[str, HeadingSetScorer]:
     """One scorer per recorded measure, all with the configured exclusions."""
     excluded = excluded_headings(
