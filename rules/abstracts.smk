@@ -1,7 +1,7 @@
 rule abstracts:
     """Articles for one descriptor, from the local corpus or from PubMed (Entrez)."""
     input:
-        corpus=abstracts_source_files,
+        corpus=abstracts_source_files(),
         mesh=config["mesh"]["source"],
     output:
         "results/abstracts/{ui}.jsonl",
@@ -10,9 +10,7 @@ rule abstracts:
         settings=per_descriptor("abstracts"),
         mesh_cache=config["mesh"]["cache_dir"],
     resources:
-        ncbi_connections=lambda wildcards: int(
-            cfg.section_for(config, "abstracts", wildcards.ui)["source"] == "entrez"
-        ),
+        ncbi_connections=ncbi_connections_for_abstracts(),
     log:
         "logs/abstracts/{ui}.log",
     conda:
