@@ -58,8 +58,9 @@ CONFIG_HASHES = cfg.config_hash_per_descriptor(config)
 
 
 def descriptor_value(values):
-    """A per-descriptor value as a rule takes it: the shared value itself while no override
-    changes it (nothing to evaluate per job), else a function that looks the descriptor up."""
+    """A per-descriptor value in the form Snakemake takes: the shared value itself while no
+    override changes it (nothing to evaluate per job), else a function that looks the descriptor
+    up."""
     if not values.overridden:
         return values.shared
 

@@ -10,8 +10,8 @@ twice over the same jobs, each in a fresh temporary folder so that no result or 
 
 - the project's workflow (a copy of Snakefile, rules/, scripts/, config.yaml, profiles/, ...),
   with a config overlay pointing `mesh.source` at the full tree and selecting N descriptors
-  (the first N in tree-number order; `all` selects every top-level tree number as a subtree,
-  the way a user selects the whole of MeSH);
+  (the first N in tree-number order; `all` selects the 16 category letters as subtrees, the
+  way a user selects the whole of MeSH);
 - the yardstick `toy/Snakefile`: the same rules and files, trivial shell commands, no params,
   conda, resources or threads, and the descriptor UIs read from a text file.
 
@@ -94,17 +94,19 @@ def descriptor_order(tree: MeshTree) -> list[str]:
     return list(seen)
 
 
-def top_level_tree_numbers(tree: MeshTree) -> list[str]:
-    return sorted({tn for ui in tree.uis for tn in tree.tree_numbers(ui) if "." not in tn})
+def categories(tree: MeshTree) -> list[str]:
+    return sorted({tn[0] for ui in tree.uis for tn in tree.tree_numbers(ui)})
 
 
-def run_snakemake(workdir: Path, extra: Sequence[str], log_path: Path) -> Run:
-    """Run `snakemake -n` in ``workdir``; its resource use measured by wait4 on that process."""
+def run_snakemake(workdir: Path, extra: Sequence[str], log_path: Path, dry_run: bool = True) -> Run:
+    """Run `snakemake -n` (or a real run) in ``workdir``; its resource use measured by wait4 on
+    that process (with a real run, also on the jobs it waited for)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO_ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])]
     )
-    command = [sys.executable, "-m", "snakemake", "-n", "--cores", "2", *extra]
+    command = [sys.executable, "-m", "snakemake", *(["-n"] if dry_run else []), "--cores", "2"]
+    command += extra
     with log_path.open("w") as log:
         start = time.perf_counter()
         process = subprocess.Popen(
@@ -117,6 +119,8 @@ def run_snakemake(workdir: Path, extra: Sequence[str], log_path: Path) -> Run:
     if process.returncode != 0:
         raise RuntimeError(f"snakemake failed in {workdir} (see {log_path}):\n{output[-3000:]}")
     totals = TOTAL_JOBS.findall(output)
+    if not dry_run:
+        totals = re.findall(r"(\d+) of \1 steps \(100%\) done", output)
     if not totals:
         raise RuntimeError(f"no job table in the dry-run output {log_path}")
     return Run(
@@ -146,14 +150,34 @@ def real_workflow_run(
     return run_snakemake(workdir, ["--configfile", "bench.yaml"], scratch / f"real-{tag}.log")
 
 
-def toy_run(scratch: Path, uis: Sequence[str], tag: str) -> Run:
+def toy_workdir(scratch: Path, uis: Sequence[str], tag: str) -> Path:
     workdir = scratch / f"toy-{tag}"
     (workdir / "inputs").mkdir(parents=True)
     shutil.copy2(BENCH_DIR / "toy" / "Snakefile", workdir / "Snakefile")
     for name in TOY_INPUTS:
         (workdir / "inputs" / name).write_text("input\n")
     (workdir / "uis.txt").write_text("\n".join(uis) + "\n")
-    return run_snakemake(workdir, [], scratch / f"toy-{tag}.log")
+    return workdir
+
+
+def toy_run(scratch: Path, uis: Sequence[str], tag: str) -> Run:
+    return run_snakemake(toy_workdir(scratch, uis, tag), [], scratch / f"toy-{tag}.log")
+
+
+def scheduler_runs(order: list[str], size: int, schedulers: Sequence[str]) -> list[dict[str, Any]]:
+    """Really run the toy's jobs (each a `touch`) under each scheduler: what the scheduler
+    itself costs when thousands of jobs are ready at once."""
+    runs = []
+    for scheduler in schedulers:
+        with tempfile.TemporaryDirectory(prefix="dag_scale-") as scratch_name:
+            scratch = Path(scratch_name)
+            workdir = toy_workdir(scratch, order[:size], scheduler)
+            run = run_snakemake(
+                workdir, ["--scheduler", scheduler], scratch / f"{scheduler}.log", dry_run=False
+            )
+        print(f"scheduler {scheduler}: {run}", file=sys.stderr)
+        runs.append({"scheduler": scheduler, "descriptors": size, **asdict(run)})
+    return runs
 
 
 def measure_point(
@@ -162,7 +186,7 @@ def measure_point(
     if size == "all":
         uis = order
         selection: dict[str, Any] = {
-            "subtrees": [{"tree_number": tn} for tn in top_level_tree_numbers(tree)]
+            "subtrees": [{"tree_number": letter} for letter in categories(tree)]
         }
     else:
         uis = order[: int(size)]
@@ -202,9 +226,16 @@ def measure_point(
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--sizes", nargs="+", default=["1000", "5000", "all"])
+    parser.add_argument("--sizes", nargs="*", default=["1000", "5000", "all"])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SIZE} descriptors, once")
+    parser.add_argument(
+        "--scheduler-size",
+        type=int,
+        default=0,
+        help="also really run the toy's jobs for this many descriptors under each scheduler",
+    )
+    parser.add_argument("--schedulers", nargs="+", default=["ilp", "greedy"])
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     sizes = [str(QUICK_SIZE)] if args.quick else args.sizes
@@ -226,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         },
         "points": points,
     }
+    if args.scheduler_size:
+        report["schedulers"] = scheduler_runs(order, args.scheduler_size, args.schedulers)
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
