@@ -98,12 +98,18 @@ def categories(tree: MeshTree) -> list[str]:
     return sorted({tn[0] for ui in tree.uis for tn in tree.tree_numbers(ui)})
 
 
-def run_snakemake(workdir: Path, extra: Sequence[str], log_path: Path, dry_run: bool = True) -> Run:
+def run_snakemake(
+    workdir: Path,
+    extra: Sequence[str],
+    log_path: Path,
+    dry_run: bool = True,
+    checkout: Path = REPO_ROOT,
+) -> Run:
     """Run `snakemake -n` (or a real run) in ``workdir``; its resource use measured by wait4 on
     that process (with a real run, also on the jobs it waited for)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])]
+        [str(checkout / "src"), *filter(None, [env.get("PYTHONPATH")])]
     )
     command = [sys.executable, "-m", "snakemake", *(["-n"] if dry_run else []), "--cores", "2"]
     command += extra
@@ -132,12 +138,17 @@ def run_snakemake(workdir: Path, extra: Sequence[str], log_path: Path, dry_run: 
 
 
 def real_workflow_run(
-    scratch: Path, mesh_file: Path, cache_dir: Path, selection: dict[str, Any], tag: str
+    scratch: Path,
+    mesh_file: Path,
+    cache_dir: Path,
+    selection: dict[str, Any],
+    tag: str,
+    checkout: Path,
 ) -> Run:
     workdir = scratch / f"real-{tag}"
     workdir.mkdir()
     for part in WORKFLOW_PARTS:
-        source = REPO_ROOT / part
+        source = checkout / part
         if source.is_dir():
             shutil.copytree(source, workdir / part)
         else:
@@ -147,7 +158,8 @@ def real_workflow_run(
         "descriptors": {"uis": [], "names": [], "subtrees": [], "overrides": {}, **selection},
     }
     (workdir / "bench.yaml").write_text(yaml.safe_dump(overlay))
-    return run_snakemake(workdir, ["--configfile", "bench.yaml"], scratch / f"real-{tag}.log")
+    log_path = scratch / f"real-{tag}.log"
+    return run_snakemake(workdir, ["--configfile", "bench.yaml"], log_path, checkout=checkout)
 
 
 def toy_workdir(scratch: Path, uis: Sequence[str], tag: str) -> Path:
@@ -181,7 +193,13 @@ def scheduler_runs(order: list[str], size: int, schedulers: Sequence[str]) -> li
 
 
 def measure_point(
-    size: str, tree: MeshTree, order: list[str], mesh_file: Path, cache_dir: Path, repeats: int
+    size: str,
+    tree: MeshTree,
+    order: list[str],
+    mesh_file: Path,
+    cache_dir: Path,
+    repeats: int,
+    checkout: Path,
 ) -> dict[str, Any]:
     if size == "all":
         uis = order
@@ -198,7 +216,7 @@ def measure_point(
             scratch = Path(scratch_name)
             tag = f"{size}-{attempt}"
             toy.append(toy_run(scratch, uis, tag))
-            real.append(real_workflow_run(scratch, mesh_file, cache_dir, selection, tag))
+            real.append(real_workflow_run(scratch, mesh_file, cache_dir, selection, tag, checkout))
         print(f"{size} #{attempt + 1}: real {real[-1]}, toy {toy[-1]}", file=sys.stderr)
     if {run.jobs for run in real} != {run.jobs for run in toy}:
         raise RuntimeError(
@@ -236,6 +254,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="also really run the toy's jobs for this many descriptors under each scheduler",
     )
     parser.add_argument("--schedulers", nargs="+", default=["ilp", "greedy"])
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        default=REPO_ROOT,
+        help="the project checkout whose workflow and src/ run (e.g. an export of main, to "
+        "compare before and after)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     sizes = [str(QUICK_SIZE)] if args.quick else args.sizes
@@ -248,13 +273,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     # first one does; building it here keeps that one-off cost out of the timed runs.
     tree = MeshTree.load(mesh_file, cache_dir=cache_dir)
     order = descriptor_order(tree)
-    points = [measure_point(size, tree, order, mesh_file, cache_dir, repeats) for size in sizes]
+    checkout = args.checkout.resolve()
+    points = [
+        measure_point(size, tree, order, mesh_file, cache_dir, repeats, checkout) for size in sizes
+    ]
     report = {
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
         },
+        "checkout": str(checkout),
         "points": points,
     }
     if args.scheduler_size:
