@@ -73,6 +73,7 @@ TOY_INPUTS = (
 )
 QUICK_SIZE = 200
 TOTAL_JOBS = re.compile(r"^total\s+(\d+)", re.MULTILINE)
+SCRIPT_DIRECTIVE = re.compile(r'script:\n(\s+)"[^"]+"')
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,10 @@ def real_workflow_run(
     selection: dict[str, Any],
     tag: str,
     checkout: Path,
+    scripts: bool = True,
 ) -> Run:
+    """The project's workflow; without ``scripts``, each `script:` becomes `shell: "true"` (a
+    diagnosis: how much of the gap is Snakemake's per-job handling of `script:`)."""
     workdir = scratch / f"real-{tag}"
     workdir.mkdir()
     for part in WORKFLOW_PARTS:
@@ -158,6 +162,10 @@ def real_workflow_run(
         "descriptors": {"uis": [], "names": [], "subtrees": [], "overrides": {}, **selection},
     }
     (workdir / "bench.yaml").write_text(yaml.safe_dump(overlay))
+    if not scripts:
+        for rules in (workdir / "rules").glob("*.smk"):
+            text = SCRIPT_DIRECTIVE.sub(r'shell:\n\1"true"', rules.read_text())
+            rules.write_text(text)
     log_path = scratch / f"real-{tag}.log"
     return run_snakemake(workdir, ["--configfile", "bench.yaml"], log_path, checkout=checkout)
 
@@ -200,6 +208,7 @@ def measure_point(
     cache_dir: Path,
     repeats: int,
     checkout: Path,
+    without_scripts: bool = False,
 ) -> dict[str, Any]:
     if size == "all":
         uis = order
@@ -211,12 +220,19 @@ def measure_point(
         selection = {"uis": uis}
     real: list[Run] = []
     toy: list[Run] = []
+    shell: list[Run] = []
     for attempt in range(repeats):
         with tempfile.TemporaryDirectory(prefix="dag_scale-") as scratch_name:
             scratch = Path(scratch_name)
             tag = f"{size}-{attempt}"
             toy.append(toy_run(scratch, uis, tag))
             real.append(real_workflow_run(scratch, mesh_file, cache_dir, selection, tag, checkout))
+            if without_scripts:
+                shell.append(
+                    real_workflow_run(
+                        scratch, mesh_file, cache_dir, selection, f"{tag}-shell", checkout, False
+                    )
+                )
         print(f"{size} #{attempt + 1}: real {real[-1]}, toy {toy[-1]}", file=sys.stderr)
     if {run.jobs for run in real} != {run.jobs for run in toy}:
         raise RuntimeError(
@@ -224,6 +240,15 @@ def measure_point(
         )
     best_real = min(real, key=lambda run: run.wall_s)
     best_toy = min(toy, key=lambda run: run.wall_s)
+    diagnosis = {}
+    if shell:
+        diagnosis = {
+            "without_scripts_wall_s": round(min(run.wall_s for run in shell), 2),
+            "without_scripts_cpu_s": round(min(run.cpu_s for run in shell), 2),
+            "without_scripts_cpu_ratio": round(
+                min(run.cpu_s for run in shell) / min(run.cpu_s for run in toy), 3
+            ),
+        }
     return {
         "size": size,
         "descriptors": len(uis),
@@ -237,7 +262,12 @@ def measure_point(
         "cpu_ratio": round(min(run.cpu_s for run in real) / min(run.cpu_s for run in toy), 3),
         "real_peak_rss_mib": round(max(run.peak_rss_mib for run in real), 1),
         "toy_peak_rss_mib": round(max(run.peak_rss_mib for run in toy), 1),
-        "runs": {"real": [asdict(run) for run in real], "toy": [asdict(run) for run in toy]},
+        **diagnosis,
+        "runs": {
+            "real": [asdict(run) for run in real],
+            "toy": [asdict(run) for run in toy],
+            "without_scripts": [asdict(run) for run in shell],
+        },
     }
 
 
@@ -254,6 +284,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="also really run the toy's jobs for this many descriptors under each scheduler",
     )
     parser.add_argument("--schedulers", nargs="+", default=["ilp", "greedy"])
+    parser.add_argument(
+        "--without-scripts",
+        action="store_true",
+        help="also run the workflow with each script: replaced by a trivial shell: (diagnosis)",
+    )
     parser.add_argument(
         "--checkout",
         type=Path,
@@ -275,7 +310,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     order = descriptor_order(tree)
     checkout = args.checkout.resolve()
     points = [
-        measure_point(size, tree, order, mesh_file, cache_dir, repeats, checkout) for size in sizes
+        measure_point(
+            size, tree, order, mesh_file, cache_dir, repeats, checkout, args.without_scripts
+        )
+        for size in sizes
     ]
     report = {
         "machine": {
