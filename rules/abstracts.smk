@@ -8,9 +8,7 @@ rule abstracts:
         descriptor=descriptor_info,
         settings=per_descriptor("abstracts"),
     resources:
-        ncbi_connections=lambda wildcards: int(
-            cfg.section_for(config, "abstracts", wildcards.ui)["source"] == "entrez"
-        ),
+        ncbi_connections=ncbi_connections_for_abstracts(),
     log:
         "logs/abstracts/{ui}.log",
     conda:

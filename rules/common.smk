@@ -50,14 +50,31 @@ def dataset_outputs():
     )
 
 
+# Per-descriptor values are worked out here, once, so that a job only looks its descriptor up
+# (the DAG of all of MeSH has over 100,000 jobs).
+SECTIONS_BY_DESCRIPTOR = {
+    section: cfg.section_per_descriptor(config, section) for section in cfg.OVERRIDABLE_SECTIONS
+}
+CONFIG_HASHES = cfg.config_hash_per_descriptor(config)
+
+
+def descriptor_value(values):
+    """A per-descriptor value in the form Snakemake takes: the shared value itself while no
+    override changes it (nothing to evaluate per job), else a function that looks the descriptor
+    up."""
+    if not values.overridden:
+        return values.shared
+
+    def lookup(wildcards):
+        return values.for_ui(wildcards.ui)
+
+    return lookup
+
+
 def per_descriptor(section):
-    """Params callable: the settings of `section` that apply to one descriptor (with overrides),
-    so changing one descriptor's setting reruns only that branch."""
-
-    def settings(wildcards):
-        return cfg.section_for(config, section, wildcards.ui)
-
-    return settings
+    """The settings of `section` that apply to each descriptor (with overrides), so changing one
+    descriptor's setting reruns only that branch."""
+    return descriptor_value(SECTIONS_BY_DESCRIPTOR[section])
 
 
 def descriptor_info(wildcards):
@@ -145,6 +162,15 @@ def corpus_source_format(wildcards):
     return CORPORA[wildcards.corpus]["format"]
 
 
+def ncbi_connections_for_abstracts():
+    """One NCBI connection for each descriptor whose abstracts come from Entrez."""
+    return descriptor_value(
+        SECTIONS_BY_DESCRIPTOR["abstracts"].map(
+            lambda settings: int(settings["source"] == "entrez")
+        )
+    )
+
+
 def retrieval_index():
     """The index folders the configured retrieval method reads, in the order the stages expect."""
     return [f"results/index/{kind}" for kind in index_kinds(config["retrieval"]["method"])]
@@ -165,8 +191,9 @@ def dense_build_settings():
     return {key: dense[key] for key in DenseSettings.keys()}
 
 
-def descriptor_config_hash(ui):
-    return cfg.config_hash(cfg.descriptor_config(config, ui))
+def descriptor_config_hash():
+    """The hash of the settings that shape each descriptor's records (prompt files hashed once)."""
+    return descriptor_value(CONFIG_HASHES)
 
 
 def settings_summary():

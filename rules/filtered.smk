@@ -18,7 +18,7 @@ rule filtered:
         llm=config["llm"],
         quality=config["quality"],
         entrez=config["abstracts"]["entrez"],
-        config_hash=lambda wildcards: descriptor_config_hash(wildcards.ui),
+        config_hash=descriptor_config_hash(),
     threads: llm_threads("answerer")
     resources:
         llm_slots=llm_slots("answerer"),

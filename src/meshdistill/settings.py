@@ -6,9 +6,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import importlib.util
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from meshdistill.errors import ConfigError
 from meshdistill.fileio import canonical_json, file_sha256
@@ -26,6 +27,9 @@ METHOD_SETTINGS = (
     ("retrieval", "method"),
     ("retrieval", "k"),
 )
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,6 +85,49 @@ def section_for(config: Mapping[str, Any], section: str, ui: str) -> dict[str, A
     override = ((config.get("descriptors") or {}).get("overrides") or {}).get(ui) or {}
     merged = deep_merge(base, override.get(section) or {})
     return retrieval_in_use(merged) if section == "retrieval" else merged
+
+
+@dataclass(frozen=True)
+class PerDescriptor(Generic[T]):
+    """A setting's value for every descriptor, worked out once: the value most descriptors
+    share, and the few descriptors (those with overrides) whose value differs from it."""
+
+    shared: T
+    overridden: Mapping[str, T] = field(default_factory=dict)
+
+    def for_ui(self, ui: str) -> T:
+        return self.overridden.get(ui, self.shared)
+
+    def map(self, derive: Callable[[T], U]) -> PerDescriptor[U]:
+        """The derived setting, keeping only the descriptors whose derived value differs."""
+        shared = derive(self.shared)
+        overridden = {ui: derive(value) for ui, value in self.overridden.items()}
+        return PerDescriptor(shared, {ui: v for ui, v in overridden.items() if v != shared})
+
+
+def overridden_uis(config: Mapping[str, Any]) -> list[str]:
+    return sorted((config.get("descriptors") or {}).get("overrides") or {})
+
+
+def section_per_descriptor(
+    config: Mapping[str, Any], section: str
+) -> PerDescriptor[dict[str, Any]]:
+    """``section_for`` for every descriptor at once: the merge runs once per override, not once
+    per descriptor (or per job)."""
+    shared = section_for(config, section, "")  # no UI has an override under ""
+    overridden = {ui: section_for(config, section, ui) for ui in overridden_uis(config)}
+    return PerDescriptor(shared, {ui: v for ui, v in overridden.items() if v != shared})
+
+
+def config_hash_per_descriptor(config: Mapping[str, Any]) -> PerDescriptor[str]:
+    """``config_hash(descriptor_config(config, ui))`` for every descriptor, each prompt file
+    read and hashed once."""
+    prompts = _prompt_refs(config, _roles(config))
+    shared = config_hash(descriptor_config(config, "", prompts))
+    overridden = {
+        ui: config_hash(descriptor_config(config, ui, prompts)) for ui in overridden_uis(config)
+    }
+    return PerDescriptor(shared, {ui: v for ui, v in overridden.items() if v != shared})
 
 
 def retrieval_in_use(retrieval: Mapping[str, Any]) -> dict[str, Any]:
@@ -236,9 +283,16 @@ def _prompt_refs(config: Mapping[str, Any], roles: list[Mapping[str, Any]]) -> l
     return [{"path": role["prompt"], "sha256": file_sha256(role["prompt"])} for role in roles]
 
 
-def descriptor_config(config: Mapping[str, Any], ui: str) -> dict[str, Any]:
-    """Every setting that shapes the records of descriptor ``ui`` (prompt files by content)."""
-    roles = [*config["generators"], config["judge"], config["answerer"]]
+def _roles(config: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [*config["generators"], config["judge"], config["answerer"]]
+
+
+def descriptor_config(
+    config: Mapping[str, Any], ui: str, prompts: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """Every setting that shapes the records of descriptor ``ui`` (prompt files by content;
+    ``prompts`` passes their references when already worked out)."""
+    roles = _roles(config)
     model_ids = sorted({role["model"] for role in roles})
     return {
         "abstracts": section_for(config, "abstracts", ui),
@@ -246,7 +300,7 @@ def descriptor_config(config: Mapping[str, Any], ui: str) -> dict[str, Any]:
         "judge": config["judge"],
         "answerer": config["answerer"],
         "models": {model_id: config["models"][model_id] for model_id in model_ids},
-        "prompts": _prompt_refs(config, roles),
+        "prompts": _prompt_refs(config, roles) if prompts is None else prompts,
         "retrieval": section_for(config, "retrieval", ui),
         "scoring": config["scoring"],
         "selection": section_for(config, "selection", ui),

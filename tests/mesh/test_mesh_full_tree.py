@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from meshdistill.mesh import MEASURES, InformationContent, MeshTree, SimilarityScorer
+from meshdistill.mesh import (
+    MEASURES,
+    InformationContent,
+    MeshTree,
+    SimilarityScorer,
+    select_descriptors,
+)
 
 DESCRIPTORS_2017 = 28_470
 TREE_NUMBERS_2017 = 57_840
@@ -32,6 +38,13 @@ def test_counts_and_known_descriptors(full_tree: MeshTree) -> None:
     assert lung in full_tree.descendants(neoplasms)
     assert full_tree.categories(lung) == {"C"}
     assert full_tree.subtree("C04", max_depth=0) == ["D009369"]
+
+
+def test_the_sixteen_categories_select_all_of_mesh(full_tree: MeshTree) -> None:
+    categories = sorted({tn[0] for r in full_tree.records() for tn in r.tree_numbers})
+    assert "".join(categories) == "ABCDEFGHIJKLMNVZ"
+    selected = select_descriptors(full_tree, subtrees=[{"tree_number": c} for c in categories])
+    assert len(selected) == DESCRIPTORS_2017
 
 
 def test_xml_and_tsv_agree(full_tree: MeshTree, shared_mesh_dir: Path) -> None:

@@ -76,6 +76,15 @@ def test_subtree_with_depth_limit(hand_tree: MeshTree) -> None:
         hand_tree.subtree("A01", max_depth=-1)
 
 
+def test_a_category_letter_selects_the_whole_category(hand_tree: MeshTree) -> None:
+    assert hand_tree.subtree("A") == ["D1", "D2", "D3", "D4", "D5", "D9", "D6"]
+    assert hand_tree.subtree("A", max_depth=0) == ["D1", "D6"]
+    assert hand_tree.subtree("A", max_depth=1) == ["D1", "D2", "D5", "D6", "D4"]
+    assert set(hand_tree.subtree("A")) | set(hand_tree.subtree("B")) == set(hand_tree.uis)
+    with pytest.raises(UnknownDescriptorError, match="tree number 'C'"):
+        hand_tree.subtree("C")
+
+
 def test_name_lookups(hand_tree: MeshTree) -> None:
     assert hand_tree.ui_for_name("shared leaf") == "D3"
     assert hand_tree.ui_for_name("  SHARED   Leaf ") == "D3"

@@ -360,8 +360,10 @@ class MeshTree:
         return None
 
     def _tree_numbers_below(self, tree_number: str) -> Iterator[str]:
-        # All tree numbers starting with "<tree_number>." are contiguous in sorted order.
-        prefix = tree_number + TREE_NUMBER_SEPARATOR
+        return self._tree_numbers_with_prefix(tree_number + TREE_NUMBER_SEPARATOR)
+
+    def _tree_numbers_with_prefix(self, prefix: str) -> Iterator[str]:
+        # All tree numbers starting with the same prefix are contiguous in sorted order.
         position = bisect_left(self._sorted_tree_numbers, prefix)
         while position < len(self._sorted_tree_numbers):
             candidate = self._sorted_tree_numbers[position]
@@ -404,21 +406,30 @@ class MeshTree:
         """UIs at or below ``tree_number``, sorted by tree number, each listed once.
 
         ``max_depth`` counts levels below the root: 0 gives the root alone, None everything.
+        A category letter (``"C"``) stands for the whole category: its top-level headings are
+        the roots (max_depth 0 gives them alone), so the 16 letters select all of MeSH.
         """
         if max_depth is not None and max_depth < 0:
             raise ConfigError("max_depth", f"must be 0 or more (or None), got {max_depth}")
         root = tree_number.strip()
-        root_ui = self.ui_for_tree_number(root)
-        limit = None if max_depth is None else tree_depth(root) + max_depth
-        selected = [root_ui]
-        seen = {root_ui}
-        for tn in self._tree_numbers_below(root):
+        if len(root) == 1 and root.isalpha():
+            below: Iterator[str] = self._tree_numbers_with_prefix(root)
+            limit = None if max_depth is None else 1 + max_depth
+            selected: list[str] = []
+        else:
+            below = self._tree_numbers_below(root)
+            limit = None if max_depth is None else tree_depth(root) + max_depth
+            selected = [self.ui_for_tree_number(root)]
+        seen = set(selected)
+        for tn in below:
             if limit is not None and tree_depth(tn) > limit:
                 continue
             ui = self._ui_by_tree_number[tn]
             if ui not in seen:
                 seen.add(ui)
                 selected.append(ui)
+        if not selected:  # a category letter the tree has no heading in
+            raise UnknownDescriptorError("tree number", tree_number, self._source)
         return selected
 
 
