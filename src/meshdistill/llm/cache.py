@@ -94,6 +94,22 @@ def _process_runs(pid: int) -> bool:
     return True
 
 
+# The cache's tables. ``batches`` and ``batch_requests``: batches submitted to a provider's batch
+# API and not yet taken in, so a killed run's successor polls that batch instead of paying again.
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS failed_replies ( key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+    "host TEXT NOT NULL, pid INTEGER NOT NULL, claimed_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, model TEXT NOT NULL, "
+    "endpoint TEXT NOT NULL, input_file_id TEXT NOT NULL, submitted_at REAL NOT NULL, "
+    "status TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS batch_requests (batch_id TEXT NOT NULL, key TEXT NOT NULL, "
+    "PRIMARY KEY (batch_id, key))",
+    "CREATE INDEX IF NOT EXISTS batch_requests_by_key ON batch_requests (key)",
+)
+
+
 class RequestCache:
     """Key -> JSON answer store, safe across threads and processes.
 
@@ -166,34 +182,27 @@ class RequestCache:
 
     def _open(self, busy_timeout_s: float) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        # Several processes may open a new cache at once; the journal-mode switch can meet a
+        # lock that SQLite's busy handler does not wait for, so it is retried here.
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         # NORMAL in WAL survives a killed process; only a power cut may lose the last commits.
         self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-        )
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS failed_replies ( key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-        )
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS claims "
-            "(key TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, "
-            "claimed_at REAL NOT NULL)"
-        )
-        # Batches submitted to a provider's batch API and not yet taken in: a killed run's
-        # successor finds its requests here and polls the same batch instead of paying again.
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, model TEXT NOT NULL, "
-            "endpoint TEXT NOT NULL, input_file_id TEXT NOT NULL, submitted_at REAL NOT NULL, "
-            "status TEXT NOT NULL)"
-        )
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS batch_requests (batch_id TEXT NOT NULL, key TEXT NOT NULL, "
-            "PRIMARY KEY (batch_id, key))"
-        )
-        self._conn.execute(
-            "CREATE INDEX IF NOT EXISTS batch_requests_by_key ON batch_requests (key)"
-        )
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA:
+                self._conn.execute(statement)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
