@@ -13,8 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SHARED_MESH = REPO.parent / "shared" / "data" / "mesh2017" / "desc2017-trees.xml"
 QUICK_DESCRIPTORS = 200
-# Four jobs per descriptor, one index, the merge and `all`.
-QUICK_JOBS = 4 * QUICK_DESCRIPTORS + 3
+# Four jobs per descriptor, the corpus ingest, one index, the merge and `all`.
+QUICK_JOBS = 4 * QUICK_DESCRIPTORS + 4
 
 
 @pytest.mark.slow
