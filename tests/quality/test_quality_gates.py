@@ -22,7 +22,12 @@ from meshdistill.quality import (
     question_form_verdict,
     question_verdict,
 )
-from meshdistill.quality.gates import loop_problem, repeated_ngram_fraction, sentences
+from meshdistill.quality.gates import (
+    loop_problem,
+    repeated_ngram_fraction,
+    sentences,
+    standalone_problem,
+)
 from meshdistill.records import Article
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,6 +37,7 @@ DEFAULTS = QualitySettings()
 CTDNA = "99000005"
 METFORMIN = "99000006"
 GLYCAEMIC = "99000018"
+TROPONIN = "99000017"
 
 # The instruction and worked example of the question prompt the small model was given.
 INSTRUCTIONS = [
@@ -273,6 +279,55 @@ def test_off_topic_fraction_threshold(articles: dict[str, Article]) -> None:
     assert ask(question, articles[CTDNA], lenient) is None
 
 
+def test_the_swapped_question_with_a_dangling_this_is_not_standalone(
+    articles: dict[str, Article],
+) -> None:
+    # Written by the bundled model for the troponin abstract and promoted to chosen by a swap:
+    # every word is on topic, but a reader of the record cannot tell what "this approach" is.
+    question = "What is the rationale for implementing this approach?"
+    verdict = ask(question, articles[TROPONIN])
+    assert verdict == Verdict(
+        "question_not_standalone", "'this approach' points at something the question never names"
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Do these patients need serial troponin testing after chest pain?",
+        "Were those presenting within two hours of symptom onset at higher risk?",
+    ],
+)
+def test_every_deictic_word_is_caught(articles: dict[str, Article], question: str) -> None:
+    verdict = ask(question, articles[TROPONIN])
+    assert verdict is not None
+    assert verdict.gate == "question_not_standalone"
+
+
+def test_a_question_naming_what_it_asks_about_is_standalone(
+    articles: dict[str, Article],
+) -> None:
+    question = (
+        "Can a single high-sensitivity troponin I test rule out myocardial infarction "
+        "in the emergency department?"
+    )
+    assert ask(question, articles[TROPONIN]) is None
+    # Whole words only: "thistle" and "thesis" start like a deictic word but are not one.
+    assert standalone_problem("Is thistle pollen cited in a thesis on asthma?", DEFAULTS) is None
+    relaxed = replace(DEFAULTS, deictic_words=())
+    assert (
+        ask("What is the rationale for implementing this approach?", articles[TROPONIN], relaxed)
+        is None
+    )
+
+
+def test_the_study_is_a_reference_to_the_source(articles: dict[str, Article]) -> None:
+    verdict = ask("What did the study find about troponin I in chest pain?", articles[TROPONIN])
+    assert verdict is not None
+    assert verdict.gate == "question_scaffolding"
+    assert "'the study'" in verdict.detail
+
+
 # -- answers ------------------------------------------------------------------------------
 
 CTDNA_QUESTION = GOOD_QUESTIONS[0][1]
@@ -388,6 +443,57 @@ def test_every_gate_can_be_switched_off(articles: dict[str, Article]) -> None:
     assert ask("How to answer the abstract", articles[CTDNA], everything_off) is None
     looping = "The answer is yes. The answer is yes. The answer is yes"
     assert answer(looping, CTDNA_QUESTION, articles[CTDNA], quality=everything_off) is None
+
+
+GLYCAEMIC_QUESTION = "What is the effect of glycaemic control on infarct size?"
+
+
+def test_the_answer_that_turned_larger_infarcts_into_smaller_ones(
+    articles: dict[str, Article],
+) -> None:
+    # The bundled model's answer in a default run: every word and figure is in the abstract,
+    # but the sentence with 19% and 13% says poorly controlled patients had *larger* infarcts.
+    text = (
+        "Glycaemic control was associated with smaller infarcts (median 19% versus 13% of "
+        "left ventricular mass)."
+    )
+    verdict = answer(text, GLYCAEMIC_QUESTION, articles[GLYCAEMIC])
+    assert verdict == Verdict(
+        "answer_reverses_source",
+        "says 'smaller' of 13, 19 where the source sentence stating them says 'larger'",
+    )
+    faithful = text.replace("Glycaemic control", "Poor glycaemic control").replace(
+        "smaller", "larger"
+    )
+    assert answer(faithful, GLYCAEMIC_QUESTION, articles[GLYCAEMIC]) is None
+    off = replace(DEFAULTS, disabled_gates=("answer_reverses_source",))
+    assert answer(text, GLYCAEMIC_QUESTION, articles[GLYCAEMIC], quality=off) is None
+
+
+@pytest.mark.parametrize(
+    ("pmid", "text"),
+    [
+        # Both directions in one sentence, as in the source sentence.
+        (
+            METFORMIN,
+            "Metformin use was associated with a modest reduction in breast cancer-specific "
+            "mortality (hazard ratio 0.81, 95% CI 0.66 to 0.99), while insulin therapy was "
+            "associated with higher all-cause mortality.",
+        ),
+        # The source states the figures without a direction word: the answer's reading stands.
+        (
+            "99000016",
+            "One-year mortality was higher when door-to-balloon time exceeded 90 minutes "
+            "(9.8% versus 6.1% under 60 minutes).",
+        ),
+        # A direction without figures is not anchored to a source sentence.
+        (GLYCAEMIC, "Patients receiving metformin before the event had smaller infarcts."),
+    ],
+)
+def test_answers_stating_figures_as_their_source_does_pass(
+    articles: dict[str, Article], pmid: str, text: str
+) -> None:
+    assert answer(text, "What did the cohort show?", articles[pmid]) is None
 
 
 # -- settings -----------------------------------------------------------------------------

@@ -58,6 +58,8 @@ DROP_EXPLANATIONS = {
     "front, not a question a reader would ask",
     "question_not_single": "not exactly one question: no or several question marks, several "
     "lines, no capital start, or too few words or characters, or too many characters",
+    "question_not_standalone": "the question points at something it never names ('this "
+    "approach'), so it cannot be read without its abstract",
     "question_off_topic": "the question shares too few content words with its title and abstract",
     "too_few_questions": "fewer than two usable questions for the abstract",
     "judge_failed": "no self-evaluation where one is required",
@@ -75,6 +77,8 @@ DROP_EXPLANATIONS = {
     "answer_restates_question": "the answer adds too few words to its question",
     "answer_unsupported": "too few of the answer's content words occur in the abstract and "
     "retrieved context",
+    "answer_reverses_source": "the answer states a figure of its source in the opposite "
+    "direction ('smaller' where the sentence with that figure says 'larger')",
     "budget_exhausted": "the token or cost budget ran out first",
 }
 

@@ -13,7 +13,9 @@ Questions (``question_verdict``):
 3. ``question_copies_title``: is its source's title with a question word in front ("Is
    adjuvant tamoxifen persistence and five-year recurrence in breast cancer?").
 4. ``question_not_single``: not exactly one well-formed question on one line.
-5. ``question_off_topic``: shares too few content words with its title and abstract.
+5. ``question_not_standalone``: points at something it never names ("What is the rationale
+   for implementing this approach?"): a record's question is read without its abstract.
+6. ``question_off_topic``: shares too few content words with its title and abstract.
 
 Answers (``answer_verdict``):
 
@@ -22,7 +24,10 @@ Answers (``answer_verdict``):
 3. ``answer_truncated``: cut by the token limit or not ending a sentence;
 4. ``answer_too_long``: more sentences than allowed; 5. ``answer_restates_question``: adds
    too few content words to the question; 6. ``answer_unsupported``: too few of its
-   content words occur in the abstract and retrieved context.
+   content words occur in the abstract and retrieved context, or it states a figure the
+   evidence does not hold; 7. ``answer_reverses_source``: states a figure of its source in
+   the opposite direction ("smaller infarcts (median 19% versus 13%)" where the sentence
+   with 19% and 13% says "larger").
 """
 
 from __future__ import annotations
@@ -169,6 +174,16 @@ def question_form_problem(question: str, settings: QualitySettings) -> str | Non
     return None
 
 
+def standalone_problem(question: str, settings: QualitySettings) -> str | None:
+    """Why ``question`` cannot be read without its source ("this approach"), or None."""
+    asked = words(question)
+    for position, word in enumerate(asked):
+        if word in settings.deictic_words:
+            phrase = " ".join(asked[position : position + 2])
+            return f"'{phrase}' points at something the question never names"
+    return None
+
+
 def off_topic_problem(question: str, source: str, settings: QualitySettings) -> str | None:
     """Why ``question`` is not about ``source`` (title and abstract), or None."""
     asked = set(content_words(question))
@@ -234,6 +249,10 @@ def question_verdict(
     form = question_form_verdict(question, settings)
     if form is not None:
         return form
+    if settings.enabled("question_not_standalone"):
+        problem = standalone_problem(question, settings)
+        if problem is not None:
+            return Verdict("question_not_standalone", problem)
     if settings.enabled("question_off_topic"):
         problem = off_topic_problem(question, source, settings)
         if problem is not None:
@@ -359,6 +378,51 @@ def unsupported_problem(
     return None
 
 
+def _directions(text: str, settings: QualitySettings) -> dict[str, str]:
+    """Which directions ``text`` states ("rising", "falling"), each with its first word."""
+    found: dict[str, str] = {}
+    for word in words(text):
+        if word in settings.rising_words:
+            found.setdefault("rising", word)
+        elif word in settings.falling_words:
+            found.setdefault("falling", word)
+    return found
+
+
+def reversal_problem(answer: str, evidence: Sequence[str], settings: QualitySettings) -> str | None:
+    """Why ``answer`` turns a finding of its source around, or None.
+
+    A figure anchors an answer sentence to the evidence sentences stating the same figures;
+    a direction the answer gives them ("smaller") that those sentences never use, while they
+    use the opposite one ("larger"), reverses the finding. Figures without a direction word
+    in the evidence ("6.1% versus 9.8%") leave the answer's reading of them unchecked.
+    """
+    evidence_sentences = [
+        (sentence, set(numbers(sentence))) for text in evidence for sentence in sentences(text)
+    ]
+    for sentence in sentences(answer):
+        figures = set(numbers(sentence))
+        stated = _directions(sentence, settings)
+        if not figures or not stated:
+            continue
+        anchors = [text for text, found in evidence_sentences if figures <= found] or [
+            text for text, found in evidence_sentences if figures & found
+        ]
+        source: dict[str, str] = {}
+        for anchor in anchors:
+            for direction, word in _directions(anchor, settings).items():
+                source.setdefault(direction, word)
+        for direction, word in stated.items():
+            if direction in source or not source:
+                continue
+            shown = ", ".join(sorted(figures, key=float))
+            return (
+                f"says '{word}' of {shown} where the source sentence stating them says "
+                f"'{next(iter(source.values()))}'"
+            )
+    return None
+
+
 def answer_verdict(
     answer: str,
     *,
@@ -399,4 +463,8 @@ def answer_verdict(
         problem = unsupported_problem(text, evidence, settings)
         if problem is not None:
             return Verdict("answer_unsupported", problem)
+    if settings.enabled("answer_reverses_source"):
+        problem = reversal_problem(text, evidence, settings)
+        if problem is not None:
+            return Verdict("answer_reverses_source", problem)
     return None

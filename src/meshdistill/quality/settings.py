@@ -17,6 +17,7 @@ QUESTION_GATES = (
     "question_copies_example",
     "question_copies_title",
     "question_not_single",
+    "question_not_standalone",
     "question_off_topic",
 )
 ANSWER_GATES = (
@@ -26,6 +27,7 @@ ANSWER_GATES = (
     "answer_too_long",
     "answer_restates_question",
     "answer_unsupported",
+    "answer_reverses_source",
 )
 GATES = QUESTION_GATES + ANSWER_GATES
 
@@ -51,7 +53,15 @@ _POSITIVE = (
     "loop_max_char_run",
     "answer_max_sentences",
 )
-_TEXT_LISTS = ("disabled_gates", "scaffolding_labels", "meta_references", "judgement_words")
+_TEXT_LISTS = (
+    "disabled_gates",
+    "scaffolding_labels",
+    "meta_references",
+    "deictic_words",
+    "judgement_words",
+    "rising_words",
+    "falling_words",
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,11 @@ class QualitySettings:
         "this passage",
         "the text above",
         "the above text",
+        "the study",
+        "the present study",
+        "the authors",
+        "the researchers",
+        "the investigators",
     )
     instruction_echo_words: int = 4
     # question_copies_example
@@ -91,6 +106,8 @@ class QualitySettings:
     max_question_chars: int = 400
     require_question_mark: bool = True
     require_capital_start: bool = True
+    # question_not_standalone
+    deictic_words: tuple[str, ...] = ("this", "these", "those")
     # answer_loops
     loop_ngram_words: int = 3
     loop_max_repeated_fraction: float = 0.2
@@ -101,6 +118,47 @@ class QualitySettings:
     # answer_unsupported
     answer_min_supported_fraction: float = 0.8
     answer_numbers_in_evidence: bool = True
+    # answer_reverses_source: the two directions a figure can be stated in
+    rising_words: tuple[str, ...] = (
+        "increase",
+        "increased",
+        "increases",
+        "increasing",
+        "higher",
+        "highest",
+        "larger",
+        "largest",
+        "greater",
+        "greatest",
+        "more",
+        "rose",
+        "raised",
+        "elevated",
+        "longer",
+        "longest",
+        "excess",
+    )
+    falling_words: tuple[str, ...] = (
+        "decrease",
+        "decreased",
+        "decreases",
+        "decreasing",
+        "lower",
+        "lowest",
+        "smaller",
+        "smallest",
+        "less",
+        "fewer",
+        "reduce",
+        "reduced",
+        "reduces",
+        "reduction",
+        "fell",
+        "shorter",
+        "shortest",
+        "decline",
+        "declined",
+    )
     # answer_too_long
     answer_max_sentences: int = 3
     # the judge's spread, reported in the dataset card
