@@ -75,8 +75,11 @@ DROP_EXPLANATIONS = {
     "times in a row)",
     "answer_too_long": "the answer has more sentences than allowed",
     "answer_restates_question": "the answer adds too few words to its question",
+    "answer_off_question": "the answer shares no content word with its question: it answers "
+    "something else",
     "answer_unsupported": "too few of the answer's content words occur in the abstract and "
-    "retrieved context",
+    "retrieved context, a sentence of it is stitched together from several of theirs, or it "
+    "states a figure they do not hold",
     "answer_reverses_source": "the answer states a figure of its source in the opposite "
     "direction ('smaller' where the sentence with that figure says 'larger')",
     "budget_exhausted": "the token or cost budget ran out first",

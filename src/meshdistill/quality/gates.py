@@ -15,7 +15,10 @@ Questions (``question_verdict``):
 4. ``question_not_single``: not exactly one well-formed question on one line.
 5. ``question_not_standalone``: points at something it never names ("What is the rationale
    for implementing this approach?"): a record's question is read without its abstract.
-6. ``question_off_topic``: shares too few content words with its title and abstract.
+6. ``question_off_topic``: shares too few content words with its title and abstract, or
+   asks about several things they never mention ("length of hospital stay" of a study of
+   door-to-balloon time; question vocabulary such as "effect" or "associated" aside), or
+   asks for a judgement ("the best test") they never make.
 
 Answers (``answer_verdict``):
 
@@ -23,11 +26,12 @@ Answers (``answer_verdict``):
    character (before truncation: a looping reply usually also runs into the token limit);
 3. ``answer_truncated``: cut by the token limit or not ending a sentence;
 4. ``answer_too_long``: more sentences than allowed; 5. ``answer_restates_question``: adds
-   too few content words to the question; 6. ``answer_unsupported``: too few of its
-   content words occur in the abstract and retrieved context, or it states a figure the
-   evidence does not hold; 7. ``answer_reverses_source``: states a figure of its source in
-   the opposite direction ("smaller infarcts (median 19% versus 13%)" where the sentence
-   with 19% and 13% says "larger").
+   too few content words to the question; 6. ``answer_off_question``: shares too few content
+   words with its question to be about it; 7. ``answer_reverses_source``: states a figure of
+   its source in the opposite direction ("smaller infarcts (median 19% versus 13%)" where
+   the sentence with 19% and 13% says "larger"); 8. ``answer_unsupported``: too few of its
+   content words occur in the abstract and retrieved context, one of its sentences is
+   pieced together from several of theirs, or it states a figure the evidence does not hold.
 """
 
 from __future__ import annotations
@@ -199,6 +203,13 @@ def off_topic_problem(question: str, source: str, settings: QualitySettings) -> 
             f"only {fraction:.0%} of its content words occur in its title and abstract "
             f"(at least {settings.topic_min_shared_fraction:.0%} needed)"
         )
+    vocabulary = content_word_set(settings.question_vocabulary)
+    unknown = [w for w in _first_unique(content_words(question)) if w not in shared | vocabulary]
+    if len(unknown) > settings.topic_max_unknown_words:
+        return (
+            f"asks about {', '.join(unknown[:SHOWN_WORDS])}: more than "
+            f"{settings.topic_max_unknown_words} content words its title and abstract never use"
+        )
     source_words = set(words(source))
     for word in words(question):
         if word in settings.judgement_words and word not in source_words:
@@ -340,6 +351,16 @@ def restates_problem(answer: str, question: str, settings: QualitySettings) -> s
     return None
 
 
+def off_question_problem(answer: str, question: str, settings: QualitySettings) -> str | None:
+    shared = set(content_words(answer)) & set(content_words(question))
+    if len(shared) >= settings.answer_min_question_words:
+        return None
+    return (
+        f"shares {len(shared)} content word(s) with its question, fewer than "
+        f"{settings.answer_min_question_words}: it answers something else"
+    )
+
+
 def _first_unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -350,6 +371,54 @@ _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 def numbers(text: str) -> list[str]:
     """The figures in ``text`` with thousands separators dropped ("1,240" -> "1240")."""
     return [match.replace(",", "") for match in _NUMBER.findall(text)]
+
+
+def _figure_anchors(
+    figures: set[str], evidence_sentences: Sequence[tuple[str, set[str]]]
+) -> list[str]:
+    """The evidence sentences stating all of ``figures``, or else those stating any of them."""
+    if not figures:
+        return []
+    whole = [text for text, found in evidence_sentences if figures <= found]
+    return whole or [text for text, found in evidence_sentences if figures & found]
+
+
+def stitched_sentence_problem(
+    answer: str, evidence: Sequence[str], settings: QualitySettings
+) -> str | None:
+    """Why a sentence of ``answer`` says what no sentence of the evidence says, or None.
+
+    Each answer sentence should be a sentence of the source, reworded at most. Its words are
+    looked up in one evidence sentence; a sentence stating figures may also draw on the
+    evidence sentences stating them ("Poor glycaemic control was associated with larger
+    infarcts (median 19% versus 13%)" joins the conclusion to its figures). So a figure keeps
+    its subject ("Metformin ... a 1.4-fold higher risk" fails where 1.4-fold is the risk of
+    diabetes), and a claim pieced from several sentences fails ("In the early insulin group,
+    basal insulin produced greater weight gain").
+    """
+    evidence_sentences = [
+        (sentence, set(numbers(sentence))) for text in evidence for sentence in sentences(text)
+    ]
+    sentence_words = [set(content_words(text)) for text, _ in evidence_sentences]
+    for sentence in sentences(answer):
+        stated = [w for w in _first_unique(content_words(sentence)) if not w.isdigit()]
+        if not stated:
+            continue
+        anchored = content_word_set(_figure_anchors(set(numbers(sentence)), evidence_sentences))
+        best = max(
+            (sum(word in found or word in anchored for word in stated) for found in sentence_words),
+            default=0,
+        )
+        support = best / len(stated)
+        if support < settings.answer_min_sentence_support:
+            where = "one sentence of the abstract or retrieved context"
+            if anchored:
+                where += " with those stating its figures"
+            return (
+                f"{where} holds {support:.0%} of the words of its sentence {_quoted(sentence)} "
+                f"(at least {settings.answer_min_sentence_support:.0%} needed)"
+            )
+    return None
 
 
 def unsupported_problem(
@@ -367,6 +436,9 @@ def unsupported_problem(
             f"context (at least {settings.answer_min_supported_fraction:.0%} needed; "
             f"not found: {shown})"
         )
+    problem = stitched_sentence_problem(answer, evidence, settings)
+    if problem is not None:
+        return problem
     if settings.answer_numbers_in_evidence:
         known_numbers = {n for text in evidence for n in numbers(text)}
         invented = [n for n in _first_unique(numbers(answer)) if n not in known_numbers]
@@ -405,9 +477,7 @@ def reversal_problem(answer: str, evidence: Sequence[str], settings: QualitySett
         stated = _directions(sentence, settings)
         if not figures or not stated:
             continue
-        anchors = [text for text, found in evidence_sentences if figures <= found] or [
-            text for text, found in evidence_sentences if figures & found
-        ]
+        anchors = _figure_anchors(figures, evidence_sentences)
         source: dict[str, str] = {}
         for anchor in anchors:
             for direction, word in _directions(anchor, settings).items():
@@ -459,12 +529,16 @@ def answer_verdict(
         problem = restates_problem(text, question, settings)
         if problem is not None:
             return Verdict("answer_restates_question", problem)
-    if settings.enabled("answer_unsupported"):
-        problem = unsupported_problem(text, evidence, settings)
+    if settings.enabled("answer_off_question"):
+        problem = off_question_problem(text, question, settings)
         if problem is not None:
-            return Verdict("answer_unsupported", problem)
+            return Verdict("answer_off_question", problem)
     if settings.enabled("answer_reverses_source"):
         problem = reversal_problem(text, evidence, settings)
         if problem is not None:
             return Verdict("answer_reverses_source", problem)
+    if settings.enabled("answer_unsupported"):
+        problem = unsupported_problem(text, evidence, settings)
+        if problem is not None:
+            return Verdict("answer_unsupported", problem)
     return None

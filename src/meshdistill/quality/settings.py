@@ -26,8 +26,9 @@ ANSWER_GATES = (
     "answer_loops",
     "answer_too_long",
     "answer_restates_question",
-    "answer_unsupported",
+    "answer_off_question",
     "answer_reverses_source",
+    "answer_unsupported",
 )
 GATES = QUESTION_GATES + ANSWER_GATES
 
@@ -38,12 +39,15 @@ _FRACTIONS = (
     "loop_max_repeated_fraction",
     "answer_max_question_jaccard",
     "answer_min_supported_fraction",
+    "answer_min_sentence_support",
 )
 _NON_NEGATIVE = (
     "instruction_echo_words",
     "topic_min_shared_words",
+    "topic_max_unknown_words",
     "min_question_words",
     "answer_min_new_words",
+    "answer_min_question_words",
     "min_judge_stdev",
 )
 _POSITIVE = (
@@ -59,6 +63,7 @@ _TEXT_LISTS = (
     "meta_references",
     "deictic_words",
     "judgement_words",
+    "question_vocabulary",
     "rising_words",
     "falling_words",
 )
@@ -100,6 +105,36 @@ class QualitySettings:
     topic_min_shared_words: int = 2
     topic_min_shared_fraction: float = 0.3
     judgement_words: tuple[str, ...] = ("best", "optimal", "ideal", "cost", "costs", "safest")
+    topic_max_unknown_words: int = 2
+    question_vocabulary: tuple[str, ...] = (
+        "effect",
+        "impact",
+        "role",
+        "associated",
+        "association",
+        "risk",
+        "use",
+        "used",
+        "increase",
+        "increased",
+        "higher",
+        "lower",
+        "reduction",
+        "reduce",
+        "difference",
+        "differ",
+        "significance",
+        "reason",
+        "rationale",
+        "useful",
+        "long",
+        "term",
+        "better",
+        "worse",
+        "outcome",
+        "benefit",
+        "compared",
+    )
     # question_not_single
     min_question_words: int = 5
     min_question_chars: int = 15
@@ -115,8 +150,11 @@ class QualitySettings:
     # answer_restates_question
     answer_min_new_words: int = 2
     answer_max_question_jaccard: float = 0.8
+    # answer_off_question
+    answer_min_question_words: int = 1
     # answer_unsupported
     answer_min_supported_fraction: float = 0.8
+    answer_min_sentence_support: float = 0.75
     answer_numbers_in_evidence: bool = True
     # answer_reverses_source: the two directions a figure can be stated in
     rising_words: tuple[str, ...] = (
