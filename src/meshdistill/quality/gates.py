@@ -352,7 +352,9 @@ def restates_problem(answer: str, question: str, settings: QualitySettings) -> s
 
 
 def off_question_problem(answer: str, question: str, settings: QualitySettings) -> str | None:
-    shared = set(content_words(answer)) & set(content_words(question))
+    # "Risk" or "effect" in both says nothing: the answer must name what the question asks about.
+    vocabulary = content_word_set(settings.question_vocabulary)
+    shared = (set(content_words(answer)) & set(content_words(question))) - vocabulary
     if len(shared) >= settings.answer_min_question_words:
         return None
     return (

@@ -155,6 +155,8 @@ class QualitySettings:
     # answer_unsupported
     answer_min_supported_fraction: float = 0.8
     answer_min_sentence_support: float = 0.75
+    # answers in the source's own words (meshdistill.quality.quoting)
+    answer_quotes_source: bool = True
     answer_numbers_in_evidence: bool = True
     # answer_reverses_source: the two directions a figure can be stated in
     rising_words: tuple[str, ...] = (

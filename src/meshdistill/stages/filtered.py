@@ -11,7 +11,8 @@ from typing import Any
 from meshdistill.dedup import NearDuplicateFilter
 from meshdistill.jsonl import read_jsonl, write_jsonl
 from meshdistill.llm.types import LLMRequest
-from meshdistill.quality import QualitySettings, answer_verdict
+from meshdistill.quality import QualitySettings, Verdict, answer_verdict
+from meshdistill.quality.quoting import quote_sources
 from meshdistill.records import Article
 from meshdistill.retrieval import Retriever
 from meshdistill.selection import PairChoice, select_pairs
@@ -77,6 +78,8 @@ class Answer:
     """The answer to one chosen question: the first try that passed the gates, or why none did."""
 
     text: str | None = None
+    # the answerer's reply, where the answer quotes the source sentences it rewords
+    reply: str | None = None
     gate: str = "answer_failed"
     detail: str = ""
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -89,6 +92,35 @@ def answer_request(
     return role.request(
         f"{source.pmid}|{n}", n, context=render_context(source, documents), question=question
     )
+
+
+def checked_answer(
+    reply: str,
+    question: str,
+    evidence: Sequence[str],
+    truncated: bool,
+    gates: QualitySettings,
+) -> tuple[Verdict | None, str | None]:
+    """The first gate ``reply`` fails (and None), or None and the answer to keep: the reply, or
+    with ``answer_quotes_source`` the evidence sentences it rewords (which pass the gates too)."""
+
+    def verdict(text: str) -> Verdict | None:
+        return answer_verdict(
+            text, question=question, evidence=evidence, truncated=truncated, settings=gates
+        )
+
+    failed = verdict(reply)
+    if failed is not None:
+        return failed, None
+    if not gates.answer_quotes_source:
+        return None, reply
+    quote = quote_sources(reply, evidence, gates)
+    if quote.text is None:
+        if not gates.enabled("answer_unsupported"):
+            return None, reply
+        return Verdict("answer_unsupported", quote.problem), None
+    failed = verdict(quote.text)
+    return (failed, None) if failed is not None else (None, quote.text)
 
 
 def answer_choices(
@@ -130,19 +162,16 @@ def answer_choices(
             answer = answers[choice.pmid]
             source = sources[choice.pmid]
             evidence = [source.title, source.abstract]
-            evidence += [f"{d['title']} {d['text']}" for d in contexts[choice.pmid]]
+            evidence += [part for d in contexts[choice.pmid] for part in (d["title"], d["text"])]
             text = " ".join(result.text.split()) if result.text is not None else None
-            verdict = None
+            verdict, kept = None, text
             if text is not None:
-                verdict = answer_verdict(
-                    text,
-                    question=choice.chosen["question"],
-                    evidence=evidence,
-                    truncated=result.truncated,
-                    settings=gates,
+                verdict, kept = checked_answer(
+                    text, choice.chosen["question"], evidence, result.truncated, gates
                 )
-            if text is not None and verdict is None:
-                answer.text = text
+            if kept is not None and verdict is None:
+                answer.text = kept
+                answer.reply = text if kept != text else None
                 answer.calls.append(call_record(result, role))
                 continue
             answer.gate = verdict.gate if verdict is not None else "answer_failed"
@@ -267,6 +296,7 @@ def run(
                 config_hash,
                 answer.rejected,
                 preferred_by,
+                answer.reply,
             )
         )
     write_jsonl(dropped_output, dropped, DROPPED_SCHEMA)
@@ -284,7 +314,12 @@ def pair_record(
     config_hash: str,
     rejected_answers: list[dict[str, Any]],
     preferred_by: str = "score",
+    reply: str | None = None,
 ) -> dict[str, Any]:
+    answer_record: dict[str, Any] = {"text": answer}
+    if reply is not None:
+        answer_record["reply"] = reply
+    answer_record.update(generation=answer_call, rejected=rejected_answers)
     return {
         "id": f"{descriptor['ui']}:{source.pmid}",
         "descriptor": dict(descriptor),
@@ -301,6 +336,6 @@ def pair_record(
         "margin": round(choice.margin, 12),
         "preferred_by": preferred_by,
         "context": context,
-        "answer": {"text": answer, "generation": answer_call, "rejected": rejected_answers},
+        "answer": answer_record,
         "config_hash": config_hash,
     }

@@ -1,0 +1,90 @@
+"""Answers in the source's own words: each answer sentence replaced by the evidence sentence it
+rewords (``quality.answer_quotes_source``).
+
+A small model answering from an abstract mostly copies one of its sentences, and where it
+rewords, it is where it goes wrong: "The sensitivity of mammography was 88% and the
+specificity of magnetic resonance imaging was 74%" for a source saying that *magnetic
+resonance imaging* showed 88% and 74%. The model's choice of sentence is its answer; the
+sentence itself is better taken from the source. A sentence that rewords no single sentence
+closely enough (``quality.answer_min_sentence_support`` of its words and figures) is not a
+quote of anything, and the answer fails ``answer_unsupported``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from meshdistill.quality.gates import numbers, sentences
+from meshdistill.quality.settings import QualitySettings
+from meshdistill.quality.words import content_words
+
+# A structured abstract's section label at the start of a sentence ("RESULTS: By the third...").
+_SECTION_LABEL = re.compile(r"^[A-Z][A-Z &/-]+:\s+")
+SHOWN_CHARS = 60
+
+
+@dataclass(frozen=True)
+class _EvidenceSentence:
+    text: str
+    words: frozenset[str]
+    figures: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The quoted answer, or (``text`` None) why the answer could not be quoted."""
+
+    text: str | None
+    problem: str = ""
+
+
+def _terms(sentence: str) -> tuple[list[str], list[str]]:
+    """The content words (figures aside) and the figures of ``sentence``, each once."""
+    stated = [w for w in dict.fromkeys(content_words(sentence)) if not w.isdigit()]
+    return stated, list(dict.fromkeys(numbers(sentence)))
+
+
+def evidence_sentences(evidence: Sequence[str]) -> list[_EvidenceSentence]:
+    found = []
+    for text in evidence:
+        for sentence in sentences(" ".join(text.split())):
+            clean = _SECTION_LABEL.sub("", sentence)
+            stated, figures = _terms(clean)
+            found.append(_EvidenceSentence(clean, frozenset(stated), frozenset(figures)))
+    return found
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "\u2026"
+
+
+def quote_sources(answer: str, evidence: Sequence[str], settings: QualitySettings) -> Quote:
+    """``answer`` with each sentence replaced by the evidence sentence holding most of its
+    words and figures (each quoted once, in the answer's order), or why it cannot be."""
+    candidates = evidence_sentences(evidence)
+    quoted: list[str] = []
+    for sentence in sentences(answer):
+        stated, figures = _terms(sentence)
+        size = len(stated) + len(figures)
+        if size == 0:
+            continue
+        best, best_share = None, 0.0
+        for candidate in candidates:
+            held = sum(w in candidate.words for w in stated)
+            held += sum(f in candidate.figures for f in figures)
+            if held / size > best_share:
+                best, best_share = candidate, held / size
+        if best is None or best_share < settings.answer_min_sentence_support:
+            return Quote(
+                None,
+                f"its sentence '{_short(sentence)}' rewords no single sentence of the abstract "
+                f"or retrieved context (the closest holds {best_share:.0%} of its words and "
+                f"figures, at least {settings.answer_min_sentence_support:.0%} needed)",
+            )
+        if best.text not in quoted:
+            quoted.append(best.text)
+    if not quoted:
+        return Quote(None, "the answer has no words to quote")
+    return Quote(" ".join(quoted))

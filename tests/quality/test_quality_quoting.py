@@ -1,0 +1,116 @@
+"""Answers in the source's own words (quality.answer_quotes_source), on replies the bundled
+Gemma 3 270M model wrote in default runs, against abstracts of the bundled sample corpus."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from meshdistill.pubmed.xml import iter_pubmed_xml
+from meshdistill.quality import QualitySettings
+from meshdistill.quality.quoting import Quote, quote_sources
+from meshdistill.records import Article
+from meshdistill.stages.filtered import checked_answer
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "data" / "corpus" / "sample_pubmed.xml"
+DEFAULTS = QualitySettings()
+
+MAMMOGRAPHY = "99000002"
+TAMOXIFEN = "99000001"
+DEMENTIA = "99000050"
+ANTIPLATELET = "99000019"
+
+
+@pytest.fixture(scope="module")
+def articles() -> dict[str, Article]:
+    return {article.pmid: article for article in iter_pubmed_xml(SAMPLE)}
+
+
+def evidence(article: Article) -> list[str]:
+    return [article.title, article.abstract]
+
+
+def test_a_reply_that_swapped_the_figures_of_two_tests_quotes_the_sentence_stating_them(
+    articles: dict[str, Article],
+) -> None:
+    # 88% and 74% are the sensitivity and specificity of magnetic resonance imaging, not a
+    # sensitivity of mammography: every word and figure is the abstract's, their order is not.
+    reply = (
+        "The sensitivity of mammography was 88% and the specificity of magnetic resonance "
+        "imaging was 74%."
+    )
+    quote = quote_sources(reply, evidence(articles[MAMMOGRAPHY]), DEFAULTS)
+    assert quote == Quote(
+        "Magnetic resonance imaging showed a sensitivity of 88% and specificity of 74% for "
+        "residual disease, whereas mammography reached 79% and 52%, respectively."
+    )
+
+
+def test_a_reply_naming_the_wrong_therapy_quotes_the_conclusion_it_rewords(
+    articles: dict[str, Article],
+) -> None:
+    # The trial found stopping aspirin (ending dual therapy) reasonable, not dual therapy.
+    reply = (
+        "Dual antiplatelet therapy is a reasonable strategy for many patients after myocardial "
+        "infarction treated with modern stents."
+    )
+    quote = quote_sources(reply, evidence(articles[ANTIPLATELET]), DEFAULTS)
+    assert quote.text == (
+        "Stopping aspirin after three months therefore appears a reasonable strategy for many "
+        "patients after myocardial infarction treated with modern stents."
+    )
+
+
+def test_a_figure_given_to_another_exposure_rewords_no_sentence(
+    articles: dict[str, Article],
+) -> None:
+    # 1.4-fold is the risk of diabetes in midlife; the reply gives it to metformin.
+    reply = (
+        "Metformin is associated with a 1.4-fold higher risk of dementia in people with "
+        "diabetes, but the association with Alzheimer pathology is weaker."
+    )
+    quote = quote_sources(reply, evidence(articles[DEMENTIA]), DEFAULTS)
+    assert quote.text is None
+    assert "the closest holds 54% of its words and figures, at least 75% needed" in quote.problem
+    lenient = replace(DEFAULTS, answer_min_sentence_support=0.5)
+    assert quote_sources(reply, evidence(articles[DEMENTIA]), lenient).text is not None
+
+
+def test_section_labels_are_left_out_and_each_sentence_is_quoted_once(
+    articles: dict[str, Article],
+) -> None:
+    reply = (
+        "By the third year, 27% of patients had interrupted therapy. "
+        "27% of patients interrupted therapy by the third year."
+    )
+    quote = quote_sources(reply, evidence(articles[TAMOXIFEN]), DEFAULTS)
+    assert quote.text == (
+        "By the third year, 27% of patients had interrupted therapy for more than ninety days."
+    )
+
+
+def test_the_quoted_answer_is_what_the_gates_judge_and_what_is_kept(
+    articles: dict[str, Article],
+) -> None:
+    article = articles[DEMENTIA]
+    question = "What is the effect of metformin on later dementia risk?"
+    # Rewording the right sentence: kept in the source's words.
+    reply = "Participants with diabetes who used metformin had a risk similar to other agents."
+    verdict, kept = checked_answer(reply, question, evidence(article), False, DEFAULTS)
+    assert verdict is None
+    assert kept == (
+        "Participants with diabetes who used metformin had a risk similar to those using other "
+        "agents after accounting for diabetes severity."
+    )
+    # Copying a sentence that is not about metformin: the quote does not answer the question.
+    reply = "Type 2 diabetes in midlife was associated with a 1.4-fold higher risk."
+    verdict, kept = checked_answer(reply, question, evidence(article), False, DEFAULTS)
+    assert verdict is not None and kept is None
+    assert verdict.gate == "answer_off_question"
+    # Switched off, the reply itself is the answer.
+    as_written = replace(DEFAULTS, answer_quotes_source=False)
+    reply = "Participants with diabetes who used metformin had a risk similar to other agents."
+    assert checked_answer(reply, question, evidence(article), False, as_written) == (None, reply)
