@@ -64,19 +64,37 @@ def test_a_reply_naming_the_wrong_therapy_quotes_the_conclusion_it_rewords(
     )
 
 
-def test_a_figure_given_to_another_exposure_rewords_no_sentence(
+def test_a_figure_given_to_another_exposure_is_quoted_as_the_sentences_it_joined(
     articles: dict[str, Article],
 ) -> None:
-    # 1.4-fold is the risk of diabetes in midlife; the reply gives it to metformin.
+    # 1.4-fold is the risk of diabetes in midlife; the reply gives it to metformin. No single
+    # sentence holds it, so it is quoted as the two it joined, each true as the source says it.
     reply = (
         "Metformin is associated with a 1.4-fold higher risk of dementia in people with "
         "diabetes, but the association with Alzheimer pathology is weaker."
     )
     quote = quote_sources(reply, evidence(articles[DEMENTIA]), DEFAULTS)
+    assert quote.text == (
+        "Type 2 diabetes in midlife was associated with a 1.4-fold higher risk, and each "
+        "one-percentage-point increase in average glycated haemoglobin among people with "
+        "diabetes raised risk by 12%. Better midlife glycaemic control may reduce later "
+        "dementia risk, although the relationship with Alzheimer pathology itself requires "
+        "study with biomarkers."
+    )
+    # Allowed one sentence, it rewords none.
+    single = replace(DEFAULTS, answer_quote_max_sentences=1)
+    quote = quote_sources(reply, evidence(articles[DEMENTIA]), single)
     assert quote.text is None
-    assert "the closest holds 54% of its words and figures, at least 75% needed" in quote.problem
-    lenient = replace(DEFAULTS, answer_min_sentence_support=0.5)
-    assert quote_sources(reply, evidence(articles[DEMENTIA]), lenient).text is not None
+    assert "the closest hold 54% of its words and figures, at least 75% needed" in quote.problem
+
+
+def test_a_reply_rewording_nothing_in_the_source_is_no_quote(
+    articles: dict[str, Article],
+) -> None:
+    reply = "Metformin halves the risk of vascular dementia in non-diabetic smokers."
+    quote = quote_sources(reply, evidence(articles[DEMENTIA]), DEFAULTS)
+    assert quote.text is None
+    assert quote.problem.startswith("its sentence 'Metformin halves the risk")
 
 
 def test_section_labels_are_left_out_and_each_sentence_is_quoted_once(

@@ -60,31 +60,57 @@ def _short(text: str) -> str:
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "\u2026"
 
 
+def _share(stated: Sequence[str], figures: Sequence[str], *held: _EvidenceSentence) -> float:
+    words = sum(any(w in h.words for h in held) for w in stated)
+    found = sum(any(f in h.figures for h in held) for f in figures)
+    return (words + found) / (len(stated) + len(figures))
+
+
+def _closest(
+    sentence: str, candidates: Sequence[_EvidenceSentence], settings: QualitySettings
+) -> tuple[list[_EvidenceSentence], float]:
+    """The evidence sentence (or, allowed, the two in source order) holding most of
+    ``sentence``'s words and figures, and the share they hold; the first wins ties."""
+    stated, figures = _terms(sentence)
+    best: list[_EvidenceSentence] = []
+    best_share = 0.0
+    for candidate in candidates:
+        share = _share(stated, figures, candidate)
+        if share > best_share:
+            best, best_share = [candidate], share
+    if (
+        best_share >= settings.answer_min_sentence_support
+        or settings.answer_quote_max_sentences < 2
+    ):
+        return best, best_share
+    for i, first in enumerate(candidates):
+        for second in candidates[i + 1 :]:
+            share = _share(stated, figures, first, second)
+            if share > best_share:
+                best, best_share = [first, second], share
+    return best, best_share
+
+
 def quote_sources(answer: str, evidence: Sequence[str], settings: QualitySettings) -> Quote:
-    """``answer`` with each sentence replaced by the evidence sentence holding most of its
-    words and figures (each quoted once, in the answer's order), or why it cannot be."""
+    """``answer`` with each sentence replaced by the evidence sentence (or two) holding most of
+    its words and figures (each quoted once, in the answer's order), or why it cannot be."""
     candidates = evidence_sentences(evidence)
     quoted: list[str] = []
     for sentence in sentences(answer):
         stated, figures = _terms(sentence)
-        size = len(stated) + len(figures)
-        if size == 0:
+        if not stated and not figures:
             continue
-        best, best_share = None, 0.0
-        for candidate in candidates:
-            held = sum(w in candidate.words for w in stated)
-            held += sum(f in candidate.figures for f in figures)
-            if held / size > best_share:
-                best, best_share = candidate, held / size
-        if best is None or best_share < settings.answer_min_sentence_support:
+        best, share = _closest(sentence, candidates, settings)
+        if not best or share < settings.answer_min_sentence_support:
             return Quote(
                 None,
-                f"its sentence '{_short(sentence)}' rewords no single sentence of the abstract "
-                f"or retrieved context (the closest holds {best_share:.0%} of its words and "
-                f"figures, at least {settings.answer_min_sentence_support:.0%} needed)",
+                f"its sentence '{_short(sentence)}' rewords no sentence of the abstract or "
+                f"retrieved context (the closest hold {share:.0%} of its words and figures, at "
+                f"least {settings.answer_min_sentence_support:.0%} needed)",
             )
-        if best.text not in quoted:
-            quoted.append(best.text)
+        for chosen in best:
+            if chosen.text not in quoted:
+                quoted.append(chosen.text)
     if not quoted:
         return Quote(None, "the answer has no words to quote")
     return Quote(" ".join(quoted))

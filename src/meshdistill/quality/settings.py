@@ -56,6 +56,7 @@ _POSITIVE = (
     "loop_ngram_words",
     "loop_max_char_run",
     "answer_max_sentences",
+    "answer_quote_max_sentences",
 )
 _TEXT_LISTS = (
     "disabled_gates",
@@ -157,6 +158,7 @@ class QualitySettings:
     answer_min_sentence_support: float = 0.75
     # answers in the source's own words (meshdistill.quality.quoting)
     answer_quotes_source: bool = True
+    answer_quote_max_sentences: int = 2
     answer_numbers_in_evidence: bool = True
     # answer_reverses_source: the two directions a figure can be stated in
     rising_words: tuple[str, ...] = (

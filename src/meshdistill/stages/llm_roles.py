@@ -17,6 +17,9 @@ from meshdistill.llm.service import LLMService
 from meshdistill.llm.types import LLMRequest, LLMResult
 from meshdistill.stages.spend import SpendLedger
 
+# Retries grow hotter only up to here: hotter replies of a small model are noise.
+MAX_RETRY_TEMPERATURE = 1.0
+
 
 @dataclass(frozen=True)
 class Role:
@@ -29,6 +32,9 @@ class Role:
     params: dict[str, Any]
     mode: str
     max_candidates: int = 1
+    # each further candidate samples this much hotter (up to 1.0): at a low temperature a new
+    # seed alone mostly repeats the rejected reply word for word
+    retry_temperature_step: float = 0.0
 
     @classmethod
     def from_config(
@@ -46,6 +52,7 @@ class Role:
             params=dict(cfg.get("params") or {}),
             mode=mode,
             max_candidates=int(cfg.get("max_candidates", 1)),
+            retry_temperature_step=float(cfg.get("retry_temperature_step", 0.0)),
         )
 
     @property
@@ -59,11 +66,17 @@ class Role:
         example_fields: ExampleFields | None = None,
         **fields: str,
     ) -> LLMRequest:
-        """The request for one candidate: candidate n samples with ``seed + n`` (the first
-        candidate keeps the configured seed, so adding candidates never changes it)."""
+        """The request for one candidate: candidate n samples with ``seed + n`` at
+        ``temperature + n * retry_temperature_step`` (at most 1.0, never below the configured
+        temperature); the first keeps the configured parameters, so adding candidates never
+        changes it."""
         params = dict(self.params)
         if candidate:
             params["seed"] = int(params.get("seed", 0)) + candidate
+            if self.retry_temperature_step and "temperature" in params:
+                base = float(params["temperature"])
+                raised = base + candidate * self.retry_temperature_step
+                params["temperature"] = round(max(base, min(raised, MAX_RETRY_TEMPERATURE)), 6)
         return self.prompt.request(request_id, self.mode, params, fields, example_fields)
 
     def instruction_texts(self) -> list[str]:
