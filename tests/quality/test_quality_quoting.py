@@ -110,6 +110,37 @@ def test_section_labels_are_left_out_and_each_sentence_is_quoted_once(
     )
 
 
+GLYCAEMIC = "99000018"
+
+
+def test_how_the_study_was_done_is_left_out_of_a_quote(articles: dict[str, Article]) -> None:
+    # The bundled model's reply: the enrolment sentence joined to the result stating 19%/13%.
+    reply = (
+        "We enrolled 268 patients and those with glycated haemoglobin above 8% had larger "
+        "infarcts (median 19% versus 13% of left ventricular mass)."
+    )
+    quote = quote_sources(reply, evidence(articles[GLYCAEMIC]), DEFAULTS)
+    assert quote.text == (
+        "Patients with glycated haemoglobin above 8% had larger infarcts (median 19% versus 13% "
+        "of left ventricular mass) and more microvascular obstruction than those with better "
+        "control."
+    )
+    only_methods = (
+        "We enrolled 268 patients with type 2 diabetes and a first myocardial infarction."
+    )
+    quote = quote_sources(only_methods, evidence(articles[GLYCAEMIC]), DEFAULTS)
+    assert quote.text is None
+    assert quote.problem.startswith("it quotes only how the study was done ('We enrolled 268")
+    # A structured abstract's METHODS section is methods whatever its wording.
+    reply = "Persistence with tamoxifen was derived from pharmacy dispensing records."
+    assert quote_sources(reply, evidence(articles[TAMOXIFEN]), DEFAULTS).text is None
+    keep_methods = replace(DEFAULTS, method_sections=(), method_phrases=())
+    assert quote_sources(reply, evidence(articles[TAMOXIFEN]), keep_methods).text == (
+        "Persistence with tamoxifen was derived from pharmacy dispensing records, and recurrence "
+        "was ascertained through linked pathology and imaging reports."
+    )
+
+
 def test_the_quoted_answer_is_what_the_gates_judge_and_what_is_kept(
     articles: dict[str, Article],
 ) -> None:

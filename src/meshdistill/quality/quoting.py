@@ -7,7 +7,9 @@ specificity of magnetic resonance imaging was 74%" for a source saying that *mag
 resonance imaging* showed 88% and 74%. The model's choice of sentence is its answer; the
 sentence itself is better taken from the source. A sentence that rewords no single sentence
 closely enough (``quality.answer_min_sentence_support`` of its words and figures) is not a
-quote of anything, and the answer fails ``answer_unsupported``.
+quote of anything, and the answer fails ``answer_unsupported``. Sentences saying how the study
+was done ("We enrolled 268 patients ...") answer no question about its findings: they are left
+out of the quote, and a reply quoting nothing else fails too.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from meshdistill.quality.gates import numbers, sentences
+from meshdistill.quality.gates import ends_a_sentence, numbers, sentences
 from meshdistill.quality.settings import QualitySettings
-from meshdistill.quality.words import content_words
+from meshdistill.quality.words import content_words, words
 
 # A structured abstract's section label at the start of a sentence ("RESULTS: By the third...").
 _SECTION_LABEL = re.compile(r"^[A-Z][A-Z &/-]+:\s+")
@@ -30,6 +32,8 @@ class _EvidenceSentence:
     text: str
     words: frozenset[str]
     figures: frozenset[str]
+    # says how the study was done ("We enrolled 268 patients ..."), not what it found
+    method: bool
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,32 @@ def _terms(sentence: str) -> tuple[list[str], list[str]]:
     return stated, list(dict.fromkeys(numbers(sentence)))
 
 
-def evidence_sentences(evidence: Sequence[str]) -> list[_EvidenceSentence]:
+def _is_method(sentence: str, section: str, settings: QualitySettings) -> bool:
+    if section.casefold() in settings.method_sections:
+        return True
+    said = f" {' '.join(words(sentence))} "
+    return any(f" {' '.join(words(phrase))} " in said for phrase in settings.method_phrases)
+
+
+def evidence_sentences(
+    evidence: Sequence[str], settings: QualitySettings
+) -> list[_EvidenceSentence]:
+    """The whole sentences of ``evidence`` (a title, which ends without a full stop, is none),
+    each marked where it describes the methods (its section label, or a phrase such as "we
+    enrolled")."""
     found = []
     for text in evidence:
+        section = ""
         for sentence in sentences(" ".join(text.split())):
-            clean = _SECTION_LABEL.sub("", sentence)
+            label = _SECTION_LABEL.match(sentence)
+            if label:
+                section = label.group(0).strip().rstrip(":").strip()
+            if not ends_a_sentence(sentence):
+                continue
+            clean = sentence[label.end() :] if label else sentence
             stated, figures = _terms(clean)
-            found.append(_EvidenceSentence(clean, frozenset(stated), frozenset(figures)))
+            method = _is_method(clean, section, settings)
+            found.append(_EvidenceSentence(clean, frozenset(stated), frozenset(figures), method))
     return found
 
 
@@ -69,8 +92,9 @@ def _share(stated: Sequence[str], figures: Sequence[str], *held: _EvidenceSenten
 def _closest(
     sentence: str, candidates: Sequence[_EvidenceSentence], settings: QualitySettings
 ) -> tuple[list[_EvidenceSentence], float]:
-    """The evidence sentence (or, allowed, the two in source order) holding most of
-    ``sentence``'s words and figures, and the share they hold; the first wins ties."""
+    """The evidence sentence holding most of ``sentence``'s words and figures, and the share it
+    holds; the first wins ties. A sentence stating figures may be quoted as the sentence stating
+    them and one more (a result joined to its conclusion), where allowed and needed."""
     stated, figures = _terms(sentence)
     best: list[_EvidenceSentence] = []
     best_share = 0.0
@@ -94,8 +118,9 @@ def _closest(
 def quote_sources(answer: str, evidence: Sequence[str], settings: QualitySettings) -> Quote:
     """``answer`` with each sentence replaced by the evidence sentence (or two) holding most of
     its words and figures (each quoted once, in the answer's order), or why it cannot be."""
-    candidates = evidence_sentences(evidence)
+    candidates = evidence_sentences(evidence, settings)
     quoted: list[str] = []
+    methods: list[str] = []
     for sentence in sentences(answer):
         stated, figures = _terms(sentence)
         if not stated and not figures:
@@ -109,8 +134,15 @@ def quote_sources(answer: str, evidence: Sequence[str], settings: QualitySetting
                 f"least {settings.answer_min_sentence_support:.0%} needed)",
             )
         for chosen in best:
-            if chosen.text not in quoted:
+            if chosen.method:
+                methods.append(chosen.text)
+            elif chosen.text not in quoted:
                 quoted.append(chosen.text)
+    if not quoted and methods:
+        return Quote(
+            None,
+            f"it quotes only how the study was done ('{_short(methods[0])}'), not what it found",
+        )
     if not quoted:
         return Quote(None, "the answer has no words to quote")
     return Quote(" ".join(quoted))

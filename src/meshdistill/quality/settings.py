@@ -65,6 +65,8 @@ _TEXT_LISTS = (
     "deictic_words",
     "judgement_words",
     "question_vocabulary",
+    "method_sections",
+    "method_phrases",
     "rising_words",
     "falling_words",
 )
@@ -159,6 +161,25 @@ class QualitySettings:
     # answers in the source's own words (meshdistill.quality.quoting)
     answer_quotes_source: bool = True
     answer_quote_max_sentences: int = 2
+    # sentences a quote leaves out: how the study was done, not what it found
+    method_sections: tuple[str, ...] = ("methods", "method", "design", "setting", "participants")
+    method_phrases: tuple[str, ...] = (
+        "we enrolled",
+        "we studied",
+        "we followed",
+        "we analysed",
+        "we analyzed",
+        "we reviewed",
+        "we randomly assigned",
+        "we randomised",
+        "we randomized",
+        "we recruited",
+        "we conducted",
+        "we evaluated",
+        "we collected",
+        "were randomly assigned",
+        "were assigned",
+    )
     answer_numbers_in_evidence: bool = True
     # answer_reverses_source: the two directions a figure can be stated in
     rising_words: tuple[str, ...] = (
