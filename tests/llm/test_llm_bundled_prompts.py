@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from meshdistill.pubmed.corpus import iter_corpus
-from meshdistill.quality import QualitySettings, answer_verdict, question_verdict
-from meshdistill.stages.filtered import answer_request
+from meshdistill.quality import QualitySettings, question_verdict
+from meshdistill.quality.gates import sentences
+from meshdistill.stages.filtered import answer_request, checked_answer
 from meshdistill.stages.judging import judge_requests, self_evaluation
 from meshdistill.stages.llm_roles import Role, run_role_requests
 from meshdistill.stages.questions import clean_question, generator_roles, question_request
@@ -116,14 +117,12 @@ def test_questions_answers_and_ratings_pass_the_gates(
             text = result.text or ""
             # Whatever the verdict, the model must not loop (the old failure mode).
             assert not re.search(r"(\b\w+\b)(\W+\1\b){4,}", text), text
-            verdict = answer_verdict(
-                text,
-                question=questions[pmid],
-                evidence=[by_pmid[pmid].title, by_pmid[pmid].abstract],
-                truncated=result.truncated,
-                settings=gates,
-            )
+            # As the workflow keeps it: the abstract's sentences the reply rewords.
+            evidence = [by_pmid[pmid].title, by_pmid[pmid].abstract]
+            verdict, kept = checked_answer(text, questions[pmid], evidence, result.truncated, gates)
             if verdict is None:
+                flat = " ".join(by_pmid[pmid].abstract.split())
+                assert kept is not None and all(part in flat for part in sentences(kept))
                 del pending[pmid]
     grounded = len(questions) - len(pending)
     assert grounded >= len(questions) // 2, f"{grounded} of {len(questions)} grounded"

@@ -62,8 +62,12 @@ def test_run_validates_and_rebuilds_only_what_changed(workflow: Workflow) -> Non
     import datasets
 
     folder = str(workflow.path("results/dataset"))
-    assert len(datasets.load_dataset(folder, "sft", split="train")) == len(sft)
-    assert len(datasets.load_dataset(folder, "preference", split="train")) == len(preference)
+    # A cache of its own: the shared one keys a local folder by name and content hashes that
+    # another run's "dataset" folder can share.
+    cache = str(workflow.path("hf-cache"))
+    assert len(datasets.load_dataset(folder, "sft", split="train", cache_dir=cache)) == len(sft)
+    preference_rows = datasets.load_dataset(folder, "preference", split="train", cache_dir=cache)
+    assert len(preference_rows) == len(preference)
 
     # The Snakemake report holds the card and the captioned plots.
     workflow.snakemake("--report", "report.html")
@@ -126,4 +130,12 @@ def test_run_validates_and_rebuilds_only_what_changed(workflow: Workflow) -> Non
     )
     workflow.snakemake()
     new_requests = server.total_requests - paid
-    assert 0 < new_requests <= pairs_before + 8, "only answers are asked again"
+    # Every answer try of this run, kept or rejected, is in the filtered records.
+    answer_tries = 0
+    for ui in ("D001943", "D009203", "D003924", "D001249"):
+        for pair in workflow.jsonl(f"results/filtered/{ui}.jsonl"):
+            answer_tries += 1 + len(pair["answer"]["rejected"])
+        for drop in workflow.jsonl(f"results/filtered/{ui}.dropped.jsonl"):
+            answer_tries += len(drop.get("rejected_answers", []))
+    assert pairs_before > 0
+    assert 0 < new_requests == answer_tries, "only answers are asked again"

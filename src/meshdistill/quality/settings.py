@@ -137,6 +137,12 @@ class QualitySettings:
         "outcome",
         "benefit",
         "compared",
+        "main",
+        "finding",
+        "findings",
+        "method",
+        "examined",
+        "studied",
     )
     # question_not_single
     min_question_words: int = 5
