@@ -166,4 +166,4 @@ def test_budget_cap_stops_cleanly_and_a_rerun_pays_nothing_twice(workflow: Workf
     workflow.write_config(config)
     workflow.snakemake()
     assert workflow.path("results/dataset/sft.jsonl").exists()
-    assert max(workflow.server.per_hash.values()) == 1, "no request was paid twice"
+    assert max(workflow.server.per_request.values()) == 1, "no request was paid twice"

@@ -50,7 +50,7 @@ def test_killed_run_resumes_from_the_cache(workflow: Workflow) -> None:
     workflow.snakemake("--unlock")
     workflow.snakemake()
     assert workflow.path("results/dataset/sft.jsonl").exists()
-    repeated = {key: count for key, count in server.per_hash.items() if count > 1}
+    repeated = {key: count for key, count in server.per_request.items() if count > 1}
     # A request in flight when the run was killed was never answered to the client, so it may be
     # asked once more; every request answered before the kill is served from the cache.
     assert sum(repeated.values()) - len(repeated) <= 8, repeated

@@ -468,6 +468,9 @@ class OpenAITestServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.per_hash: collections.Counter[str] = collections.Counter()
+        #: Each distinct request body (messages or prompt with its sampling parameters: a retry
+        #: with the next seed is another request) and how often it came.
+        self.per_request: collections.Counter[str] = collections.Counter()
         #: Files and batches (``/v1/files``, ``/v1/batches``); ``batch_api.fate`` steers them.
         self.batch_api = BatchAPI(self)
         self._httpd: _Server | None = None
@@ -572,6 +575,7 @@ class OpenAITestServer:
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.bodies.append(dict(request))
             self.per_hash[messages_hash(request.get("messages", []))] += 1
+            self.per_request[json.dumps(request, sort_keys=True)] += 1
             return index
 
     def _refused(self) -> None:
