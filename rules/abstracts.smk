@@ -1,7 +1,7 @@
 rule abstracts:
     """Articles for one descriptor, from the ingested local corpus or from PubMed (Entrez)."""
     input:
-        corpus=abstracts_corpus_files,
+        corpus=abstracts_corpus_files(),
     output:
         "results/abstracts/{ui}.jsonl",
     params:

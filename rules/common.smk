@@ -135,8 +135,8 @@ CORPORA = {
 }
 
 
-def abstracts_corpus_files(wildcards):
-    name = CORPUS_OF_UI[wildcards.ui]
+def corpus_files(name):
+    """The files of ingested corpus `name` that an abstracts job reads ([] for Entrez)."""
     if name is None:
         return []
     folder = corpus_layout.corpus_folder(name)
@@ -145,6 +145,16 @@ def abstracts_corpus_files(wildcards):
         f"{folder}/{corpus_layout.ARTICLES_FILE}",
         f"{folder}/{corpus_layout.INDEX_FILE}",
     ]
+
+
+def abstracts_corpus_files():
+    """The corpus files of each descriptor: one shared list while no override names other files
+    (an input function costs Snakemake a call and new file objects per job)."""
+    shared = corpus_layout.corpus_name(config, "")  # no UI has an override under ""
+    corpora = cfg.PerDescriptor(
+        shared, {ui: name for ui, name in CORPUS_OF_UI.items() if name != shared}
+    )
+    return descriptor_value(corpora.map(corpus_files))
 
 
 def retrieval_corpus_table():
