@@ -105,10 +105,16 @@ def models_for(*roles):
     return {model_id: config["models"][model_id] for model_id in sorted(ids)}
 
 
+def calling_roles(*roles):
+    """The roles that call a model: an answerer that extracts its answers calls none."""
+    extracts = config["answerer"].get("method", "write") == "extract"
+    return [role for role in roles if not (role == "answerer" and extracts)]
+
+
 def llm_threads(*roles):
     """In-process llama.cpp models use CPU threads; remote endpoints need one thread."""
     threads = 1
-    for spec in models_for(*roles).values():
+    for spec in models_for(*calling_roles(*roles)).values():
         if spec["provider"] == "llama_cpp":
             threads = max(threads, spec.get("n_threads") or 1)
     return threads
@@ -118,8 +124,11 @@ def llm_slots(*roles):
     """Requests in flight this job may open: limited globally with --resources llm_slots=N.
     A model sent as batches (models.<id>.batch.enabled) holds none while its job waits."""
     return max(
-        0 if (spec.get("batch") or {}).get("enabled") else spec.get("max_concurrency", 1)
-        for spec in models_for(*roles).values()
+        (
+            0 if (spec.get("batch") or {}).get("enabled") else spec.get("max_concurrency", 1)
+            for spec in models_for(*calling_roles(*roles)).values()
+        ),
+        default=0,
     )
 
 

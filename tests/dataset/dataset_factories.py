@@ -93,6 +93,7 @@ def pair_from_choice(choice: Any, descriptor: dict[str, Any], answer: str) -> di
         "context": [{"pmid": "900", "title": "Context title", "text": "Context text."}],
         "answer": {
             "text": answer,
+            "method": "write",
             "generation": llm_call("answer-model", "answer", f"answer{choice.pmid}"),
             "rejected": [],
         },

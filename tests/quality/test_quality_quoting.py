@@ -130,7 +130,9 @@ def test_how_the_study_was_done_is_left_out_of_a_quote(articles: dict[str, Artic
     )
     quote = quote_sources(only_methods, evidence(articles[GLYCAEMIC]), DEFAULTS)
     assert quote.text is None
-    assert quote.problem.startswith("it quotes only how the study was done ('We enrolled 268")
+    assert quote.problem.startswith(
+        "it quotes only how or why the study was done ('We enrolled 268"
+    )
     # A structured abstract's METHODS section is methods whatever its wording.
     reply = "Persistence with tamoxifen was derived from pharmacy dispensing records."
     assert quote_sources(reply, evidence(articles[TAMOXIFEN]), DEFAULTS).text is None

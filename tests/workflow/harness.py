@@ -92,12 +92,21 @@ def sample_responder(request: Mapping[str, Any]) -> str | dict[str, Any]:
                 "specificity": 1 + (digest // 25) % 5,
             }
         )
-    # The answer: the source abstract's last sentence, which states its finding.
+    # The answer: the source abstract's sentence sharing most words with the question (the
+    # last such sentence, where a conclusion restates a result), as a careful reader would.
     whole = str(request.get("prompt") or text)
     source = whole.split("[Source PMID", 1)[-1].split("\nQuestion:", 1)[0].split("\n\n", 1)[0]
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", source) if s.strip()]
-    finding = sentences[-1] if sentences else "No finding is reported."
+    body = source.split("\n", 1)[-1]  # the title, which ends without a full stop, aside
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", body) if s.strip()]
+    asked = _words(_field(text, "Question"))
+    finding = max(
+        reversed(sentences), key=lambda s: len(asked & _words(s)), default="No finding is reported."
+    )
     return f"{finding}\n\nQuestion: a next question the stop sequence cuts off"
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9-]+", text.lower()) if len(w) > 3}
 
 
 def test_config(base_url: str, **overrides: Any) -> dict[str, Any]:
@@ -139,6 +148,8 @@ def test_config(base_url: str, **overrides: Any) -> dict[str, Any]:
             "params": {"temperature": 0.0, "max_tokens": 40, "seed": 7},
         },
         "answerer": {
+            # the test server's answers (config.yaml extracts them for the bundled model)
+            "method": "write",
             "model": "test-general",
             "prompt": "prompts/answer.v2.yaml",
             "params": {"temperature": 0.2, "max_tokens": 160, "seed": 5},

@@ -52,3 +52,13 @@ def test_estimate_before_and_after_a_run(workflow: Workflow) -> None:
         ("judge", "test-general"),
     ):
         assert after[key]["calls"] == 0 and after[key]["cached"] == after[key]["requests"], key
+    assert after["answers", "test-general"]["requests"] > 0  # written answers are priced
+
+
+def test_extracted_answers_cost_nothing(workflow: Workflow) -> None:
+    config = workflow.config()
+    config["answerer"]["method"] = "extract"
+    workflow.write_config(config)
+    rows = estimate(workflow)
+    assert rows["questions", "test-general"]["requests"] == 6
+    assert not [key for key in rows if key[0] == "answers"], rows

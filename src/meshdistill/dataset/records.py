@@ -30,6 +30,7 @@ _PLACEHOLDER = re.compile(r"\{(" + "|".join(PREFERENCE_PLACEHOLDERS) + r")\}")
 def build_provenance(pair: Mapping[str, Any]) -> dict[str, Any]:
     """Where a pair's records came from: source, descriptor, models, prompts, scores, keys."""
     chosen, rejected, answer = pair["chosen"], pair["rejected"], pair["answer"]
+    answer_call = answer.get("generation")  # none where the answer was extracted
     return {
         "pmid": pair["source"]["pmid"],
         "descriptor_ui": pair["descriptor"]["ui"],
@@ -41,8 +42,9 @@ def build_provenance(pair: Mapping[str, Any]) -> dict[str, Any]:
         "rejected_generator": rejected["generator"],
         "rejected_model": rejected["generation"]["model"],
         "rejected_prompt_sha256": rejected["generation"]["prompt"]["sha256"],
-        "answer_model": answer["generation"]["model"],
-        "answer_prompt_sha256": answer["generation"]["prompt"]["sha256"],
+        "answer_method": answer["method"],
+        "answer_model": answer_call["model"] if answer_call else None,
+        "answer_prompt_sha256": answer_call["prompt"]["sha256"] if answer_call else None,
         "scores": {
             "chosen": chosen["scores"],
             "rejected": rejected["scores"],
@@ -53,7 +55,7 @@ def build_provenance(pair: Mapping[str, Any]) -> dict[str, Any]:
         "cache_keys": {
             "chosen": chosen["generation"]["cache_key"],
             "rejected": rejected["generation"]["cache_key"],
-            "answer": answer["generation"]["cache_key"],
+            "answer": answer_call["cache_key"] if answer_call else None,
             "chosen_judge": chosen["judge_cache_key"],
             "rejected_judge": rejected["judge_cache_key"],
         },

@@ -8,8 +8,9 @@ resonance imaging* showed 88% and 74%. The model's choice of sentence is its ans
 sentence itself is better taken from the source. A sentence that rewords no single sentence
 closely enough (``quality.answer_min_sentence_support`` of its words and figures) is not a
 quote of anything, and the answer fails ``answer_unsupported``. Sentences saying how the study
-was done ("We enrolled 268 patients ...") answer no question about its findings: they are left
-out of the quote, and a reply quoting nothing else fails too.
+was done ("We enrolled 268 patients ...") or why ("The clinical cost of early discontinuation
+remains poorly quantified.") answer no question about its findings: they are left out of the
+quote, and a reply quoting nothing else fails too.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ class _EvidenceSentence:
     figures: frozenset[str]
     # says how the study was done ("We enrolled 268 patients ..."), not what it found
     method: bool
+    # says why it was done ("... remains poorly quantified."): the open question, not the finding
+    background: bool = False
+
+    @property
+    def finding(self) -> bool:
+        return not (self.method or self.background)
 
 
 @dataclass(frozen=True)
@@ -50,23 +57,26 @@ def _terms(sentence: str) -> tuple[list[str], list[str]]:
     return stated, list(dict.fromkeys(numbers(sentence)))
 
 
-def _is_method(sentence: str, section: str, settings: QualitySettings) -> bool:
-    if section.casefold() in settings.method_sections:
+def _marked(sentence: str, section: str, sections: Sequence[str], phrases: Sequence[str]) -> bool:
+    """Under one of ``sections`` (a structured abstract's label) or saying one of ``phrases``."""
+    if section.casefold() in sections:
         return True
     said = f" {' '.join(words(sentence))} "
-    return any(f" {' '.join(words(phrase))} " in said for phrase in settings.method_phrases)
+    return any(f" {' '.join(words(phrase))} " in said for phrase in phrases)
 
 
 def evidence_sentences(
     evidence: Sequence[str], settings: QualitySettings
 ) -> list[_EvidenceSentence]:
     """The whole sentences of ``evidence`` (a title, which ends without a full stop, is none),
-    each marked where it describes the methods (its section label, or a phrase such as "we
-    enrolled")."""
+    each marked where it describes the methods or the background (its section label, or a phrase
+    such as "we enrolled" or "remains unclear")."""
     found = []
     for text in evidence:
         section = ""
-        for sentence in sentences(" ".join(text.split())):
+        parts = sentences(" ".join(text.split()))
+        labelled = any(_SECTION_LABEL.match(sentence) for sentence in parts)
+        for position, sentence in enumerate(parts):
             label = _SECTION_LABEL.match(sentence)
             if label:
                 section = label.group(0).strip().rstrip(":").strip()
@@ -74,8 +84,18 @@ def evidence_sentences(
                 continue
             clean = sentence[label.end() :] if label else sentence
             stated, figures = _terms(clean)
-            method = _is_method(clean, section, settings)
-            found.append(_EvidenceSentence(clean, frozenset(stated), frozenset(figures), method))
+            method = _marked(clean, section, settings.method_sections, settings.method_phrases)
+            # an abstract without section labels opens with its background
+            opening = not labelled and position == 0 and settings.unlabelled_opening_is_background
+            background = not method and (
+                opening
+                or _marked(
+                    clean, section, settings.background_sections, settings.background_phrases
+                )
+            )
+            found.append(
+                _EvidenceSentence(clean, frozenset(stated), frozenset(figures), method, background)
+            )
     return found
 
 
@@ -120,7 +140,7 @@ def quote_sources(answer: str, evidence: Sequence[str], settings: QualitySetting
     its words and figures (each quoted once, in the answer's order), or why it cannot be."""
     candidates = evidence_sentences(evidence, settings)
     quoted: list[str] = []
-    methods: list[str] = []
+    left_out: list[str] = []
     for sentence in sentences(answer):
         stated, figures = _terms(sentence)
         if not stated and not figures:
@@ -134,14 +154,15 @@ def quote_sources(answer: str, evidence: Sequence[str], settings: QualitySetting
                 f"least {settings.answer_min_sentence_support:.0%} needed)",
             )
         for chosen in best:
-            if chosen.method:
-                methods.append(chosen.text)
+            if not chosen.finding:
+                left_out.append(chosen.text)
             elif chosen.text not in quoted:
                 quoted.append(chosen.text)
-    if not quoted and methods:
+    if not quoted and left_out:
         return Quote(
             None,
-            f"it quotes only how the study was done ('{_short(methods[0])}'), not what it found",
+            f"it quotes only how or why the study was done ('{_short(left_out[0])}'), not what "
+            "it found",
         )
     if not quoted:
         return Quote(None, "the answer has no words to quote")

@@ -33,6 +33,7 @@ ANSWER_GATES = (
 GATES = QUESTION_GATES + ANSWER_GATES
 
 _FRACTIONS = (
+    "extract_title_word_weight",
     "example_copy_jaccard",
     "title_copy_fraction",
     "topic_min_shared_fraction",
@@ -57,6 +58,7 @@ _POSITIVE = (
     "loop_max_char_run",
     "answer_max_sentences",
     "answer_quote_max_sentences",
+    "extract_min_question_words",
 )
 _TEXT_LISTS = (
     "disabled_gates",
@@ -67,6 +69,8 @@ _TEXT_LISTS = (
     "question_vocabulary",
     "method_sections",
     "method_phrases",
+    "background_sections",
+    "background_phrases",
     "rising_words",
     "falling_words",
 )
@@ -183,9 +187,58 @@ class QualitySettings:
         "we conducted",
         "we evaluated",
         "we collected",
+        "we compared",
+        "we assessed",
+        "we measured",
+        "we examined",
+        "we performed",
+        "we included",
+        "we identified",
+        "we investigated",
+        "we prospectively",
+        "we retrospectively",
         "were randomly assigned",
         "were assigned",
+        "was adjudicated",
+        "were adjudicated",
+        "was scored",
+        "were scored",
+        "was ascertained",
+        "were ascertained",
+        "was derived",
+        "were recorded",
+        "were obtained",
     )
+    # ... and why the study was done: the question it set out to answer, not its finding
+    background_sections: tuple[str, ...] = (
+        "background",
+        "introduction",
+        "context",
+        "objective",
+        "objectives",
+        "aim",
+        "aims",
+        "purpose",
+    )
+    background_phrases: tuple[str, ...] = (
+        "remains unclear",
+        "remains uncertain",
+        "remains unknown",
+        "remains poorly",
+        "is still debated",
+        "is unknown",
+        "are unknown",
+        "is unclear",
+        "little is known",
+        "is poorly known",
+        "we aimed",
+        "we sought",
+    )
+    unlabelled_opening_is_background: bool = True
+    # answerer.method extract: question words (question_vocabulary aside) the answer must hold
+    extract_min_question_words: int = 1
+    # ... and how much a question word of the source's title counts against one it lacks
+    extract_title_word_weight: float = 0.5
     answer_numbers_in_evidence: bool = True
     # answer_reverses_source: the two directions a figure can be stated in
     rising_words: tuple[str, ...] = (

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshdistill.dedup import NearDuplicateFilter
+from meshdistill.errors import ConfigError
 from meshdistill.jsonl import read_jsonl, write_jsonl
 from meshdistill.llm.types import LLMRequest
 from meshdistill.quality import QualitySettings, Verdict, answer_verdict
+from meshdistill.quality.extraction import extract_answer
 from meshdistill.quality.quoting import quote_sources
 from meshdistill.records import Article
 from meshdistill.retrieval import Retriever
@@ -20,6 +22,7 @@ from meshdistill.stages.llm_roles import Role, call_record, run_role_requests
 from meshdistill.stages.retrieval_setup import open_retriever
 from meshdistill.stages.scored import selection_settings
 
+ANSWER_METHODS = ("write", "extract")
 PAIR_SCHEMA = "pair_record.schema.json"
 DROPPED_SCHEMA = "dropped_record.schema.json"
 
@@ -78,8 +81,11 @@ class Answer:
     """The answer to one chosen question: the first try that passed the gates, or why none did."""
 
     text: str | None = None
+    method: str = "write"
     # the answerer's reply, where the answer quotes the source sentences it rewords
     reply: str | None = None
+    # extract: the question's words the extracted sentence holds
+    matched_words: tuple[str, ...] = ()
     gate: str = "answer_failed"
     detail: str = ""
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -186,6 +192,46 @@ def answer_choices(
     return answers
 
 
+def extracted_answers(
+    choices: Sequence[PairChoice], sources: Mapping[str, Article], gates: QualitySettings
+) -> dict[str, Answer]:
+    """Each chosen question's answer taken from its source (``answerer.method: extract``): the
+    finding sentence holding most of the question's words, if it passes the answer gates."""
+    answers = {}
+    for choice in choices:
+        source = sources[choice.pmid]
+        question = choice.chosen["question"]
+        extract = extract_answer(question, source.title, source.abstract, gates)
+        answer = Answer(method="extract")
+        verdict: Verdict | None = Verdict("answer_off_question", extract.problem)
+        if extract.text is not None:
+            verdict = answer_verdict(
+                extract.text,
+                question=question,
+                evidence=[source.title, source.abstract],
+                truncated=False,
+                settings=gates,
+            )
+        if verdict is None:
+            answer.text, answer.matched_words = extract.text, extract.matched_words
+        else:
+            answer.gate, answer.detail = verdict.gate, verdict.detail
+            answer.rejected.append(
+                {"answer": extract.text, "gate": verdict.gate, "detail": verdict.detail}
+            )
+        answers[choice.pmid] = answer
+    return answers
+
+
+def answer_method(answerer: Mapping[str, Any]) -> str:
+    method = str(answerer.get("method", "write"))
+    if method not in ANSWER_METHODS:
+        raise ConfigError(
+            "answerer.method", f"must be one of {list(ANSWER_METHODS)}, got {method!r}"
+        )
+    return method
+
+
 def dedup_filter(selection: Mapping[str, Any]) -> NearDuplicateFilter:
     return NearDuplicateFilter(**selection["dedup"])
 
@@ -219,12 +265,15 @@ def run(
     max_chars = int(retrieval["max_context_chars"])
 
     role = Role.from_config("answerer", answerer, models)
+    method = answer_method(answerer)
     shown = int(retrieval["answer_documents"])
     k = int(retrieval["k"])
 
     def answers_for(
         batch: Sequence[PairChoice], contexts: Mapping[str, list[dict[str, str]]]
     ) -> dict[str, Answer]:
+        if method == "extract":
+            return extracted_answers(batch, sources, gates)
         shown_contexts = {pmid: documents[:shown] for pmid, documents in contexts.items()}
         return answer_choices(
             batch,
@@ -287,16 +336,7 @@ def run(
             continue
         pairs.append(
             pair_record(
-                descriptor,
-                sources[choice.pmid],
-                choice,
-                context,
-                answer.text,
-                answer.calls[-1],
-                config_hash,
-                answer.rejected,
-                preferred_by,
-                answer.reply,
+                descriptor, sources[choice.pmid], choice, context, answer, config_hash, preferred_by
             )
         )
     write_jsonl(dropped_output, dropped, DROPPED_SCHEMA)
@@ -309,17 +349,18 @@ def pair_record(
     source: Article,
     choice: PairChoice,
     context: list[dict[str, str]],
-    answer: str,
-    answer_call: dict[str, Any],
+    answer: Answer,
     config_hash: str,
-    rejected_answers: list[dict[str, Any]],
     preferred_by: str = "score",
-    reply: str | None = None,
 ) -> dict[str, Any]:
-    answer_record: dict[str, Any] = {"text": answer}
-    if reply is not None:
-        answer_record["reply"] = reply
-    answer_record.update(generation=answer_call, rejected=rejected_answers)
+    answer_record: dict[str, Any] = {"text": answer.text, "method": answer.method}
+    if answer.reply is not None:
+        answer_record["reply"] = answer.reply
+    if answer.matched_words:
+        answer_record["matched_words"] = list(answer.matched_words)
+    if answer.calls:
+        answer_record["generation"] = answer.calls[-1]
+    answer_record["rejected"] = answer.rejected
     return {
         "id": f"{descriptor['ui']}:{source.pmid}",
         "descriptor": dict(descriptor),

@@ -49,14 +49,14 @@ def usage_rows(
     for path in pairs:
         for record in read_jsonl(path):
             answer = record["answer"]
-            for call in [
-                *(r["generation"] for r in answer.get("rejected", [])),
-                answer["generation"],
-            ]:
+            calls = [r.get("generation") for r in answer.get("rejected", [])]
+            calls.append(answer.get("generation"))  # none where the answer was extracted
+            for call in filter(None, calls):
                 yield row("answers", record["descriptor"]["ui"], call)
     for path in dropped:
         for record in read_jsonl(path):
-            calls = [r["generation"] for r in record.get("rejected_answers", [])]
+            tries = record.get("rejected_answers", [])
+            calls = [r["generation"] for r in tries if "generation" in r]
             if record.get("generation"):
                 calls.append(record["generation"])
             for call in calls:
