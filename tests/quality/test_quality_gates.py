@@ -668,3 +668,23 @@ def test_a_question_asking_for_a_judgement_its_source_never_makes_is_off_topic(
     )
     assert verdict is not None and verdict.gate == "question_off_topic"
     assert "'best'" in verdict.detail
+
+
+def test_a_question_coining_an_abbreviation_is_off_topic(articles: dict[str, Article]) -> None:
+    # The bundled model's chosen question in a default run: its sources never say "LVMNS",
+    # and the words before it do not spell it.
+    question = (
+        "How do patients with low-volume sentinel node metastasis (LVMNS) who receive "
+        "mastectomy are treated?"
+    )
+    verdict = ask(question, articles["99000004"])
+    assert verdict is not None and verdict.gate == "question_off_topic"
+    assert "coins the abbreviation 'LVMNS'" in verdict.detail
+    # An abbreviation spelling the words before it is a usual one, even where the abstract
+    # spells the words out only.
+    spelled = (
+        "Does a delay in primary percutaneous coronary intervention (PCI) lead to higher "
+        "one-year mortality?"
+    )
+    assert "(PCI)" not in articles["99000016"].abstract
+    assert ask(spelled, articles["99000016"]) is None

@@ -46,6 +46,8 @@ from meshdistill.quality.words import content_word_set, content_words, jaccard, 
 
 EXAMPLE_SHINGLE_WORDS = 3  # word shingles compared with the worked examples
 SHOWN_WORDS = 5  # unsupported words quoted in a verdict's detail
+# An abbreviation spelled out in brackets: "(LVMNS)", "(PCI)", "(HbA1c)".
+_ABBREVIATION = re.compile(r"\(([A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*)\)")
 
 # A sentence ends with . ! or ?, perhaps followed by closing quotes or brackets.
 _CLOSERS = "\"'\u201d\u2019\u00bb)]"
@@ -214,7 +216,24 @@ def off_topic_problem(question: str, source: str, settings: QualitySettings) -> 
     for word in words(question):
         if word in settings.judgement_words and word not in source_words:
             return f"asks for the '{word}' option, which its title and abstract never discuss"
+    for match in _ABBREVIATION.finditer(question):
+        abbreviation = match.group(1)
+        used = re.search(rf"\b{re.escape(abbreviation)}\b", source)
+        if not used and not _spells(abbreviation, question[: match.start()]):
+            return (
+                f"coins the abbreviation '{abbreviation}', which its title and abstract never use "
+                "and the words before it do not spell"
+            )
     return None
+
+
+def _spells(abbreviation: str, before: str) -> bool:
+    """Whether ``abbreviation``'s letters are the initials of the words just before it
+    ("percutaneous coronary intervention (PCI)"; "low-volume sentinel node metastasis (LVMNS)"
+    is not)."""
+    letters = [c.lower() for c in abbreviation.removesuffix("s") if c.isalpha()]
+    initials = [w[0].lower() for w in re.findall(r"[A-Za-z0-9]+", before)]
+    return bool(letters) and initials[-len(letters) :] == letters
 
 
 def question_form_verdict(question: str, settings: QualitySettings) -> Verdict | None:
