@@ -311,7 +311,9 @@ def descriptor_config(
 def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
     """How the dataset was built, in the layout the dataset card reads (no secrets: only the
     *names* of the environment variables that hold keys)."""
-    roles = [*config["generators"], config["judge"], config["answerer"]]
+    answerer = config["answerer"]
+    extracts = answerer.get("method", "write") == "extract"
+    roles = [*config["generators"], config["judge"], *([] if extracts else [answerer])]
     used_models = sorted({role["model"] for role in roles})
 
     def role_summary(role: Mapping[str, Any]) -> dict[str, Any]:
@@ -347,7 +349,11 @@ def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
         "models": {model_id: config["models"][model_id] for model_id in used_models},
         "generators": {g["id"]: role_summary(g) for g in config["generators"]},
         "judge": role_summary(config["judge"]),
-        "answer": role_summary(config["answerer"]),
+        "answer": (
+            {"method": "extract (the source's finding sentence nearest the question; no model)"}
+            if extracts
+            else {"method": "write", **role_summary(answerer)}
+        ),
         "prompts": prompts,
         "scoring": config["scoring"],
         "retrieval": retrieval_in_use(config["retrieval"]),

@@ -45,3 +45,5 @@ def test_extracted_answers_are_finding_sentences_of_the_source(workflow: Workflo
     for record in provenance:
         meta = record["provenance"]
         assert meta["answer_method"] == "extract" and meta["answer_model"] is None
+    card = workflow.path("results/dataset/card.md").read_text()
+    assert "- **method**: extract (the source's finding sentence nearest the question" in card

@@ -16,7 +16,13 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from meshdistill.testing.slurm_cluster import ClusterSettings, SlurmCluster, can_run_here
+from meshdistill.testing.slurm_cluster import (
+    MARKER,
+    SLURM_CONF_DIR,
+    ClusterSettings,
+    SlurmCluster,
+    can_run_here,
+)
 from tests.workflow import harness
 from tests.workflow.harness import TEST_DESCRIPTORS, Workflow
 
@@ -123,3 +129,11 @@ def test_workflow_runs_on_slurm_with_descriptors_grouped(
 def _minutes(total: int) -> str:
     """A time limit as sacct prints it (HH:MM:SS)."""
     return f"{total // 60:02d}:{total % 60:02d}:00"
+
+
+def test_stopping_removes_the_configuration_it_wrote(cluster: SlurmCluster) -> None:
+    # Last in this module: it stops the module's cluster (the fixture's stop is then a no-op).
+    conf = SLURM_CONF_DIR / "slurm.conf"
+    assert conf.read_text().startswith(MARKER)
+    cluster.stop()
+    assert not conf.exists() and not (SLURM_CONF_DIR / "slurmdbd.conf").exists()

@@ -124,7 +124,7 @@ def _settings_sections(summary: Mapping[str, Any]) -> list[str]:
         ("dedup", "Near-duplicate removal"),
         ("quality", "Quality gate settings"),
         ("judge", "Self-evaluation (judge)"),
-        ("answer", "Answer writing"),
+        ("answer", "Answers"),
     ):
         if key in summary:
             lines += ["", f"### {heading}", "", *_mapping_list(summary[key])]

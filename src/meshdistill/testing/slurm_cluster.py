@@ -8,8 +8,9 @@ does on a site's cluster; that is what ``snakemake-executor-plugin-slurm`` polls
 The configuration goes where every Slurm client looks for it, ``/etc/slurm/slurm.conf``: the
 executor's job-step plugin drops ``SLURM_*`` variables (``SLURM_CONF`` included) before calling
 ``srun`` inside a job, so a private path would not reach it. A configuration this module did not
-write is never overwritten. Everything else (state, spool, logs, database files) lives under one
-state folder, wiped at each start so runs do not see each other's jobs.
+write is never overwritten, and the ones it wrote are removed when it stops. Everything else
+(state, spool, logs, database files) lives under one state folder, wiped at each start so runs
+do not see each other's jobs.
 
 Command line::
 
@@ -156,6 +157,12 @@ class SlurmCluster:
         if self._munged_flag.exists():
             _terminate([MUNGE_PID])
             self._munged_flag.unlink()
+        # A slurm.conf left behind makes every later Snakemake start probe for the cluster
+        # (seen: about 9 s per start, for the rest of the test suite).
+        for name in ("slurm.conf", "slurmdbd.conf"):
+            path = SLURM_CONF_DIR / name
+            if path.exists() and path.read_text(errors="replace").startswith(MARKER):
+                path.unlink()
 
     def __enter__(self) -> SlurmCluster:
         self.start()
