@@ -82,7 +82,8 @@ def configured_roles(config: Mapping[str, Any]) -> list[Role]:
     models = config["models"]
     roles = generator_roles(config["generators"], models)
     roles.append(Role.from_config("judge", config["judge"], models))
-    roles.append(Role.from_config("answerer", config["answerer"], models))
+    if config["answerer"].get("method", "write") == "write":  # extracted answers ask no model
+        roles.append(Role.from_config("answerer", config["answerer"], models))
     return roles
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from meshdistill.cli import main
-from meshdistill.model_check import ModelReport, check_models, format_reports
+from meshdistill.model_check import ModelReport, check_models, configured_roles, format_reports
 from meshdistill.settings import deep_merge
 from meshdistill.testing.openai_server import OpenAITestServer, schema_responder
 from tests.workflow.harness import sample_responder
@@ -57,7 +57,7 @@ def probe_config(base_url: str, structured_output: str, **model: Any) -> dict[st
             {"id": "bio", "model": "m-text", "prompt": "prompts/question_biomedical.v2.yaml"},
         ],
         "judge": {"model": "m-chat", "prompt": "prompts/judge.v2.yaml"},
-        "answerer": {"model": "m-chat", "prompt": "prompts/answer.v2.yaml"},
+        "answerer": {"method": "write", "model": "m-chat", "prompt": "prompts/answer.v2.yaml"},
     }
     base = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     return deep_merge(base, overlay)
@@ -148,3 +148,10 @@ def test_command_exits_1_and_names_base_url_when_nothing_listens(
     assert main(["check-models", "--configfile", str(overlay)]) == 1
     out = capsys.readouterr().out
     assert "fail  reachable" in out and "models.m-chat.base_url" in out
+
+
+def test_an_answerer_that_extracts_is_not_probed() -> None:
+    config = probe_config("http://127.0.0.1:9/v1", "json_schema")
+    assert "answerer" in [role.name for role in configured_roles(config)]
+    config["answerer"]["method"] = "extract"
+    assert "answerer" not in [role.name for role in configured_roles(config)]
