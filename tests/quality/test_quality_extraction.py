@@ -3,7 +3,7 @@ sample's, and the questions the bundled model asked of them."""
 
 from __future__ import annotations
 
-from meshdistill.quality import QualitySettings
+from meshdistill.quality import QualitySettings, answer_verdict
 from meshdistill.quality.extraction import extract_answer
 
 SETTINGS = QualitySettings()
@@ -91,3 +91,71 @@ def test_a_tie_goes_to_the_later_sentence() -> None:
         "Does vitamin D reduce fractures?", "Vitamin D trials", source, SETTINGS
     )
     assert extract.text == "Fractures fell with vitamin D in trial two."
+
+
+SENTINEL = (
+    "METHODS: We analysed 642 women who underwent total mastectomy with sentinel node biopsy.\n"
+    "RESULTS: Completion dissection was performed in 389 women and found additional positive "
+    "nodes in 29%. Regional recurrence occurred in 1.8% of the dissection group and 2.4% of the "
+    "no-dissection group.\n"
+    "CONCLUSIONS: For patients with low-volume sentinel node metastasis treated by mastectomy, "
+    "omission of completion surgery was not associated with worse regional control."
+)
+
+
+def test_a_question_asking_how_many_is_answered_with_a_figure_or_not_at_all() -> None:
+    title = "Sentinel node metastasis burden and completion axillary surgery after mastectomy"
+    # The bundled model's question: the count it asks for is only in the methods, and the
+    # conclusion, which holds its words, states no figure.
+    asked = "How many patients are affected by sentinel node metastasis after mastectomy?"
+    missing = extract_answer(asked, title, SENTINEL, SETTINGS)
+    assert missing.text is None and missing.gate == "answer_lacks_figure"
+    assert "stating a figure" in missing.problem
+    recurrence = "How often did regional recurrence occur without completion dissection?"
+    found = extract_answer(recurrence, title, SENTINEL, SETTINGS)
+    assert found.text is not None and found.text.startswith("Regional recurrence occurred in 1.8%")
+
+
+def test_answer_lacks_figure_gate() -> None:
+    question = "What proportion of patients had regional recurrence after mastectomy?"
+    evidence = [SENTINEL]
+    verdict = answer_verdict(
+        "Regional recurrence was uncommon in both groups of women.",
+        question=question,
+        evidence=evidence,
+        truncated=False,
+        settings=SETTINGS,
+    )
+    assert verdict is not None and verdict.gate == "answer_lacks_figure"
+    assert "'what proportion …'" in verdict.detail
+    stated = "Regional recurrence occurred in 1.8% of the dissection group after mastectomy."
+    assert (
+        answer_verdict(
+            stated, question=question, evidence=evidence, truncated=False, settings=SETTINGS
+        )
+        is None
+    )
+    # Other questions need no figure.
+    assert (
+        answer_verdict(
+            "For patients with low-volume sentinel node metastasis treated by mastectomy, "
+            "omission of completion surgery was not associated with worse regional control.",
+            question="Does omitting completion surgery worsen regional control after mastectomy?",
+            evidence=evidence,
+            truncated=False,
+            settings=SETTINGS,
+        )
+        is None
+    )
+
+
+def test_a_sentence_sharing_only_the_title_words_is_no_answer() -> None:
+    # "patients" and "affected" are what this question adds to its title's topic; the figure
+    # sentence holding "nodes" shares the topic only.
+    title = "Sentinel node metastasis burden and completion axillary surgery after mastectomy"
+    asked = "How many patients are affected by sentinel node metastasis after mastectomy?"
+    assert extract_answer(asked, title, SENTINEL, SETTINGS).text is None
+    # With the title word alone, nothing else asked, the same sentence answers.
+    topic_only = "How many sentinel nodes were positive after completion dissection?"
+    found = extract_answer(topic_only, title, SENTINEL, SETTINGS)
+    assert found.text is not None and found.text.startswith("Completion dissection was performed")

@@ -77,6 +77,8 @@ DROP_EXPLANATIONS = {
     "answer_restates_question": "the answer adds too few words to its question",
     "answer_off_question": "the answer shares no content word with its question: it answers "
     "something else",
+    "answer_lacks_figure": "the question asks how many, how much or how long and the answer "
+    "states no figure",
     "answer_unsupported": "too few of the answer's content words occur in the abstract and "
     "retrieved context, a sentence of it is stitched together from several of theirs, or it "
     "states a figure they do not hold",

@@ -514,6 +514,16 @@ def reversal_problem(answer: str, evidence: Sequence[str], settings: QualitySett
     return None
 
 
+def asks_for_figure(question: str, settings: QualitySettings) -> str | None:
+    """The quantity opening of ``question`` ("how many"), or None."""
+    asked = " ".join(words(question))
+    for opening in settings.quantity_openings:
+        phrase = " ".join(words(opening))
+        if asked == phrase or asked.startswith(f"{phrase} "):
+            return opening
+    return None
+
+
 def answer_verdict(
     answer: str,
     *,
@@ -554,6 +564,13 @@ def answer_verdict(
         problem = off_question_problem(text, question, settings)
         if problem is not None:
             return Verdict("answer_off_question", problem)
+    if settings.enabled("answer_lacks_figure"):
+        opening = asks_for_figure(question, settings)
+        if opening and not numbers(text):
+            return Verdict(
+                "answer_lacks_figure",
+                f"the question asks '{opening} …' and the answer states no figure",
+            )
     if settings.enabled("answer_reverses_source"):
         problem = reversal_problem(text, evidence, settings)
         if problem is not None:

@@ -27,6 +27,7 @@ ANSWER_GATES = (
     "answer_too_long",
     "answer_restates_question",
     "answer_off_question",
+    "answer_lacks_figure",
     "answer_reverses_source",
     "answer_unsupported",
 )
@@ -71,6 +72,7 @@ _TEXT_LISTS = (
     "method_phrases",
     "background_sections",
     "background_phrases",
+    "quantity_openings",
     "rising_words",
     "falling_words",
 )
@@ -233,6 +235,20 @@ class QualitySettings:
         "is poorly known",
         "we aimed",
         "we sought",
+    )
+    # answer_lacks_figure: a question opening so asks for a figure ("How many ...?")
+    quantity_openings: tuple[str, ...] = (
+        "how many",
+        "how much",
+        "how long",
+        "how often",
+        "how large",
+        "how common",
+        "how frequent",
+        "how frequently",
+        "what proportion",
+        "what percentage",
+        "what fraction",
     )
     unlabelled_opening_is_background: bool = True
     # answerer.method extract: question words (question_vocabulary aside) the answer must hold

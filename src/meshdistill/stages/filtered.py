@@ -203,7 +203,7 @@ def extracted_answers(
         question = choice.chosen["question"]
         extract = extract_answer(question, source.title, source.abstract, gates)
         answer = Answer(method="extract")
-        verdict: Verdict | None = Verdict("answer_off_question", extract.problem)
+        verdict: Verdict | None = Verdict(extract.gate, extract.problem)
         if extract.text is not None:
             verdict = answer_verdict(
                 extract.text,
