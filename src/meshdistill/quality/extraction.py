@@ -88,6 +88,9 @@ def extract_answer(question: str, title: str, abstract: str, settings: QualitySe
                 f"{settings.extract_min_question_words} content word(s) with the question "
                 "(question vocabulary aside)"
             )
+            if beyond_title:
+                named = ", ".join(w for w in weight if w not in titled)
+                problem += f", one of them a word its title lacks ({named})"
         gate = "answer_lacks_figure" if needs_figure else "answer_off_question"
         return Extract(None, problem=problem, gate=gate)
     best = sentences[best_index]
