@@ -688,3 +688,18 @@ def test_a_question_coining_an_abbreviation_is_off_topic(articles: dict[str, Art
     )
     assert "(PCI)" not in articles["99000016"].abstract
     assert ask(spelled, articles["99000016"]) is None
+
+
+def test_a_question_asking_only_what_something_is_is_too_vague(
+    articles: dict[str, Article],
+) -> None:
+    # A chosen question of a default run: the abstract reports the test's accuracy.
+    source = articles["99000049"]
+    verdict = ask("What is the plasma tau test?", source)
+    assert verdict is not None and verdict.gate == "question_too_vague"
+    # Relating the subject to something makes it a question about a finding.
+    assert (
+        ask("What is the accuracy of the plasma phosphorylated tau test in primary care?", source)
+        is None
+    )
+    assert ask("Is a plasma phosphorylated tau test useful in primary care?", source) is None

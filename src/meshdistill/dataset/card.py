@@ -60,6 +60,8 @@ DROP_EXPLANATIONS = {
     "lines, no capital start, or too few words or characters, or too many characters",
     "question_not_standalone": "the question points at something it never names ('this "
     "approach'), so it cannot be read without its abstract",
+    "question_too_vague": "the question asks what something is ('What is the plasma tau test?'), "
+    "not what was found about it",
     "question_off_topic": "the question shares too few content words with its title and abstract",
     "too_few_questions": "fewer than two usable questions for the abstract",
     "judge_failed": "no self-evaluation where one is required",

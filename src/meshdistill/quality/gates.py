@@ -190,6 +190,21 @@ def standalone_problem(question: str, settings: QualitySettings) -> str | None:
     return None
 
 
+def vague_problem(question: str, settings: QualitySettings) -> str | None:
+    """Why ``question`` asks only what something is ("What is the plasma tau test?"), or None:
+    it opens with a definition opening and relates its subject to nothing after it."""
+    asked = words(question)
+    for opening in settings.definition_openings:
+        phrase = words(opening)
+        if asked[: len(phrase)] == phrase:
+            rest = asked[len(phrase) :]
+            if not any(word in settings.relation_words for word in rest):
+                return (
+                    "asks what something is, not what was found about it: it relates it to nothing"
+                )
+    return None
+
+
 def off_topic_problem(question: str, source: str, settings: QualitySettings) -> str | None:
     """Why ``question`` is not about ``source`` (title and abstract), or None."""
     asked = set(content_words(question))
@@ -283,6 +298,10 @@ def question_verdict(
         problem = standalone_problem(question, settings)
         if problem is not None:
             return Verdict("question_not_standalone", problem)
+    if settings.enabled("question_too_vague"):
+        problem = vague_problem(question, settings)
+        if problem is not None:
+            return Verdict("question_too_vague", problem)
     if settings.enabled("question_off_topic"):
         problem = off_topic_problem(question, source, settings)
         if problem is not None:

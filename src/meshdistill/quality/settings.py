@@ -18,6 +18,7 @@ QUESTION_GATES = (
     "question_copies_title",
     "question_not_single",
     "question_not_standalone",
+    "question_too_vague",
     "question_off_topic",
 )
 ANSWER_GATES = (
@@ -73,6 +74,8 @@ _TEXT_LISTS = (
     "background_sections",
     "background_phrases",
     "quantity_openings",
+    "definition_openings",
+    "relation_words",
     "rising_words",
     "falling_words",
 )
@@ -235,6 +238,29 @@ class QualitySettings:
         "is poorly known",
         "we aimed",
         "we sought",
+    )
+    # question_too_vague: "What is the plasma tau test?" asks what a thing is (an opening here and
+    # none of relation_words after it), not what the study found about it
+    definition_openings: tuple[str, ...] = ("what is", "what are", "what was", "what were")
+    relation_words: tuple[str, ...] = (
+        "of",
+        "on",
+        "in",
+        "for",
+        "with",
+        "between",
+        "after",
+        "before",
+        "among",
+        "to",
+        "by",
+        "during",
+        "from",
+        "than",
+        "versus",
+        "vs",
+        "when",
+        "if",
     )
     # answer_lacks_figure: a question opening so asks for a figure ("How many ...?")
     quantity_openings: tuple[str, ...] = (
