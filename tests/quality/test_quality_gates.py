@@ -703,3 +703,8 @@ def test_a_question_asking_only_what_something_is_is_too_vague(
         is None
     )
     assert ask("Is a plasma phosphorylated tau test useful in primary care?", source) is None
+
+
+def test_an_unquoted_yaml_word_read_as_a_boolean_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"quality\.relation_words.*unquoted on, off, yes or no"):
+        QualitySettings.from_mapping({"relation_words": ["of", True]})

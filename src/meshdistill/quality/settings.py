@@ -366,6 +366,17 @@ class QualitySettings:
             if name in values:
                 value = values[name]
                 if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-                    raise ConfigError(f"{setting}.{name}", "must be a list of strings")
+                    flags = (
+                        [v for v in value if isinstance(v, bool)]
+                        if not isinstance(value, str)
+                        else []
+                    )
+                    hint = (
+                        f" ({flags[0]!r} is YAML's reading of an unquoted on, off, yes or no: "
+                        "quote the word)"
+                        if flags
+                        else ""
+                    )
+                    raise ConfigError(f"{setting}.{name}", f"must be a list of strings{hint}")
                 values[name] = tuple(value)
         return cls(**values)
