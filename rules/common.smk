@@ -107,7 +107,7 @@ def models_for(*roles):
 
 def calling_roles(*roles):
     """The roles that call a model: an answerer that extracts its answers calls none."""
-    extracts = config["answerer"].get("method", "write") == "extract"
+    extracts = cfg.answer_method(config["answerer"]) == "extract"
     return [role for role in roles if not (role == "answerer" and extracts)]
 
 

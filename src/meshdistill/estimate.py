@@ -26,7 +26,7 @@ from meshdistill.llm.cache import RequestCache
 from meshdistill.llm.models import ModelSpec
 from meshdistill.llm.types import LLMRequest
 from meshdistill.records import AbstractSection, Article
-from meshdistill.stages.filtered import answer_method, answer_request
+from meshdistill.stages.filtered import answer_request
 from meshdistill.stages.judging import judge_requests
 from meshdistill.stages.llm_roles import Role
 from meshdistill.stages.questions import generator_roles, question_request
@@ -124,7 +124,7 @@ def _judge_requests(
 def _answer_requests(
     config: Mapping[str, Any], target: Target, articles: Sequence[Article]
 ) -> dict[str, list[LLMRequest]]:
-    if answer_method(config["answerer"]) == "extract":
+    if cfg.answer_method(config["answerer"]) == "extract":
         return {}  # answers are taken from the source: no model call
     role = Role.from_config("answerer", config["answerer"], config["models"])
     retrieval = cfg.section_for(config, "retrieval", target.ui)

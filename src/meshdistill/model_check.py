@@ -25,6 +25,7 @@ from meshdistill.llm.models import STRUCTURED_OUTPUT_MODES, ModelSpec, resolve_m
 from meshdistill.llm.service import NO_KEY_PLACEHOLDER, LLMService
 from meshdistill.llm.types import LLMRequest, LLMResult
 from meshdistill.records import AbstractSection, Article
+from meshdistill.settings import answer_method
 from meshdistill.stages.filtered import answer_request
 from meshdistill.stages.judging import judge_requests
 from meshdistill.stages.llm_roles import Role
@@ -82,7 +83,7 @@ def configured_roles(config: Mapping[str, Any]) -> list[Role]:
     models = config["models"]
     roles = generator_roles(config["generators"], models)
     roles.append(Role.from_config("judge", config["judge"], models))
-    if config["answerer"].get("method", "write") == "write":  # extracted answers ask no model
+    if answer_method(config["answerer"]) == "write":  # extracted answers ask no model
         roles.append(Role.from_config("answerer", config["answerer"], models))
     return roles
 

@@ -308,11 +308,25 @@ def descriptor_config(
     }
 
 
+ANSWER_METHODS = ("write", "extract")
+
+
+def answer_method(answerer: Mapping[str, Any]) -> str:
+    """How answers are made (``answerer.method``): ``write`` (the answerer model) or
+    ``extract`` (taken from the source, no model call)."""
+    method = str(answerer.get("method", "write"))
+    if method not in ANSWER_METHODS:
+        raise ConfigError(
+            "answerer.method", f"must be one of {list(ANSWER_METHODS)}, got {method!r}"
+        )
+    return method
+
+
 def settings_summary(config: Mapping[str, Any]) -> dict[str, Any]:
     """How the dataset was built, in the layout the dataset card reads (no secrets: only the
     *names* of the environment variables that hold keys)."""
     answerer = config["answerer"]
-    extracts = answerer.get("method", "write") == "extract"
+    extracts = answer_method(answerer) == "extract"
     roles = [*config["generators"], config["judge"], *([] if extracts else [answerer])]
     used_models = sorted({role["model"] for role in roles})
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshdistill.dedup import NearDuplicateFilter
-from meshdistill.errors import ConfigError
 from meshdistill.jsonl import read_jsonl, write_jsonl
 from meshdistill.llm.types import LLMRequest
 from meshdistill.quality import QualitySettings, Verdict, answer_verdict
@@ -18,11 +17,11 @@ from meshdistill.quality.quoting import quote_sources
 from meshdistill.records import Article
 from meshdistill.retrieval import Retriever
 from meshdistill.selection import PairChoice, select_pairs
+from meshdistill.settings import answer_method
 from meshdistill.stages.llm_roles import Role, call_record, run_role_requests
 from meshdistill.stages.retrieval_setup import open_retriever
 from meshdistill.stages.scored import selection_settings
 
-ANSWER_METHODS = ("write", "extract")
 PAIR_SCHEMA = "pair_record.schema.json"
 DROPPED_SCHEMA = "dropped_record.schema.json"
 
@@ -221,15 +220,6 @@ def extracted_answers(
             )
         answers[choice.pmid] = answer
     return answers
-
-
-def answer_method(answerer: Mapping[str, Any]) -> str:
-    method = str(answerer.get("method", "write"))
-    if method not in ANSWER_METHODS:
-        raise ConfigError(
-            "answerer.method", f"must be one of {list(ANSWER_METHODS)}, got {method!r}"
-        )
-    return method
 
 
 def dedup_filter(selection: Mapping[str, Any]) -> NearDuplicateFilter:
