@@ -190,18 +190,23 @@ def standalone_problem(question: str, settings: QualitySettings) -> str | None:
     return None
 
 
+def opening_of(question: str, openings: Sequence[str]) -> tuple[str, list[str]] | None:
+    """The first of ``openings`` ("how many") that ``question`` starts with, and the words after
+    it; None when it starts with none of them."""
+    asked = words(question)
+    for opening in openings:
+        phrase = words(opening)
+        if phrase and asked[: len(phrase)] == phrase:
+            return opening, asked[len(phrase) :]
+    return None
+
+
 def vague_problem(question: str, settings: QualitySettings) -> str | None:
     """Why ``question`` asks only what something is ("What is the plasma tau test?"), or None:
     it opens with a definition opening and relates its subject to nothing after it."""
-    asked = words(question)
-    for opening in settings.definition_openings:
-        phrase = words(opening)
-        if asked[: len(phrase)] == phrase:
-            rest = asked[len(phrase) :]
-            if not any(word in settings.relation_words for word in rest):
-                return (
-                    "asks what something is, not what was found about it: it relates it to nothing"
-                )
+    found = opening_of(question, settings.definition_openings)
+    if found is not None and not any(word in settings.relation_words for word in found[1]):
+        return "asks what something is, not what was found about it: it relates it to nothing"
     return None
 
 
@@ -535,12 +540,8 @@ def reversal_problem(answer: str, evidence: Sequence[str], settings: QualitySett
 
 def asks_for_figure(question: str, settings: QualitySettings) -> str | None:
     """The quantity opening of ``question`` ("how many"), or None."""
-    asked = " ".join(words(question))
-    for opening in settings.quantity_openings:
-        phrase = " ".join(words(opening))
-        if asked == phrase or asked.startswith(f"{phrase} "):
-            return opening
-    return None
+    found = opening_of(question, settings.quantity_openings)
+    return found[0] if found is not None else None
 
 
 def answer_verdict(

@@ -367,16 +367,14 @@ class QualitySettings:
                 value = values[name]
                 if isinstance(value, str) or not all(isinstance(v, str) for v in value):
                     flags = (
-                        [v for v in value if isinstance(v, bool)]
-                        if not isinstance(value, str)
-                        else []
+                        []
+                        if isinstance(value, str)
+                        else [v for v in value if v is True or v is False]
                     )
-                    hint = (
-                        f" ({flags[0]!r} is YAML's reading of an unquoted on, off, yes or no: "
-                        "quote the word)"
-                        if flags
-                        else ""
-                    )
+                    hint = ""
+                    if flags:
+                        hint = f" ({flags[0]!r} is YAML's reading of an unquoted on, off, yes or no"
+                        hint += ": quote the word)"
                     raise ConfigError(f"{setting}.{name}", f"must be a list of strings{hint}")
                 values[name] = tuple(value)
         return cls(**values)
