@@ -260,13 +260,14 @@ def test_judge_spread_and_quality_gate_counts(built: tuple[Path, dict[str, Any]]
         "discriminates": True,
     }
     gates = stats["quality_gates"]
-    assert list(gates)[:7] == [
+    assert list(gates)[:8] == [
         "question_scaffolding",
         "question_copies_example",
         "question_copies_title",
         "question_not_single",
         "question_not_standalone",
         "question_too_vague",
+        "question_repeats_word",
         "question_off_topic",
     ]
     assert gates["question_not_single"] == {"applies_to": "question", "dropped": 1}

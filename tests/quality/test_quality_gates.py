@@ -4,6 +4,7 @@ all against abstracts of the bundled sample corpus."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -708,3 +709,51 @@ def test_a_question_asking_only_what_something_is_is_too_vague(
 def test_an_unquoted_yaml_word_read_as_a_boolean_is_named() -> None:
     with pytest.raises(ConfigError, match=r"quality\.relation_words.*unquoted on, off, yes or no"):
         QualitySettings.from_mapping({"relation_words": ["of", True]})
+
+
+def test_a_question_naming_one_word_twice_is_garbled(articles: dict[str, Article]) -> None:
+    # Chosen questions of default runs: each lost track of what it asks.
+    garbled = {
+        "99000030": "What is the effect of an angiotensin-converting enzyme inhibitor and a "
+        "kidney outcome on renal outcomes in patients with type 2 diabetes?",
+        "99000050": "What is the effect of type 2 diabetes, midlife glycaemic control and later "
+        "risk of Alzheimer disease on later-stage cognitive impairment?",
+    }
+    for pmid, question in garbled.items():
+        verdict = ask(question, articles[pmid])
+        assert verdict is not None and verdict.gate == "question_repeats_word", question
+    verdict = ask(garbled["99000030"], articles["99000030"])
+    assert verdict is not None and "names 'outcome' 2 times" in verdict.detail
+    # The same questions naming each thing once pass; figures ("type 2") may repeat.
+    assert (
+        ask(
+            "Is angiotensin-converting enzyme inhibitor use associated with an increased risk of "
+            "kidney failure in patients with type 2 diabetes?",
+            articles["99000030"],
+        )
+        is None
+    )
+    twice_two = ask(
+        "Does metformin at 2 g or 2.5 g daily change later dementia risk in type 2 diabetes?",
+        articles["99000050"],
+    )
+    assert twice_two is None or twice_two.gate != "question_repeats_word"
+    # A looser setting lets a word be named twice.
+    loose = replace(DEFAULTS, question_max_word_uses=2)
+    assert ask(garbled["99000030"], articles["99000030"], loose) is None
+
+
+def test_every_gate_can_name_a_drop_and_is_explained() -> None:
+    # A gate missing from the drop schema would make the filtered stage fail its own validation
+    # the first time that gate stops every try of a question.
+    from meshdistill.dataset.card import DROP_EXPLANATIONS
+
+    drop_schema = json.loads((REPO / "schemas" / "dropped_record.schema.json").read_text())
+    reasons = set(drop_schema["properties"]["reason"]["enum"])
+    config_schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    quality = config_schema["properties"]["quality"]["properties"]
+    switchable = set(quality["disabled_gates"]["items"]["enum"])
+    for gate in GATES:
+        assert gate in reasons, f"{gate} missing from dropped_record.schema.json"
+        assert gate in DROP_EXPLANATIONS, f"{gate} not explained in the dataset card"
+        assert gate in switchable, f"{gate} cannot be listed in quality.disabled_gates"

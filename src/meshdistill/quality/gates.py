@@ -15,7 +15,10 @@ Questions (``question_verdict``):
 4. ``question_not_single``: not exactly one well-formed question on one line.
 5. ``question_not_standalone``: points at something it never names ("What is the rationale
    for implementing this approach?"): a record's question is read without its abstract.
-6. ``question_off_topic``: shares too few content words with its title and abstract, or
+6. ``question_too_vague``: asks only what something is ("What is the plasma tau test?").
+7. ``question_repeats_word``: names one content word twice ("... a kidney outcome on renal
+   outcomes ..."): garbled in the writing.
+8. ``question_off_topic``: shares too few content words with its title and abstract, or
    asks about several things they never mention ("length of hospital stay" of a study of
    door-to-balloon time; question vocabulary such as "effect" or "associated" aside), or
    asks for a judgement ("the best test") they never make.
@@ -37,6 +40,7 @@ Answers (``answer_verdict``):
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -210,6 +214,22 @@ def vague_problem(question: str, settings: QualitySettings) -> str | None:
     return None
 
 
+def repeats_problem(question: str, settings: QualitySettings) -> str | None:
+    """Why ``question`` reads garbled by naming one thing twice, or None: a content word (figures
+    aside) used more than ``question_max_word_uses`` times. A question that means what it says
+    names each thing once; the small model's garbled ones restate a word they lost track of
+    ("... an inhibitor and a kidney outcome on renal outcomes ...")."""
+    counts = Counter(w for w in content_words(question) if not w.isdigit())
+    repeated = [w for w, n in counts.items() if n > settings.question_max_word_uses]
+    if repeated:
+        word = repeated[0]
+        return (
+            f"names '{word}' {counts[word]} times (at most {settings.question_max_word_uses}): "
+            "a question that restates a word has lost track of what it asks"
+        )
+    return None
+
+
 def off_topic_problem(question: str, source: str, settings: QualitySettings) -> str | None:
     """Why ``question`` is not about ``source`` (title and abstract), or None."""
     asked = set(content_words(question))
@@ -307,6 +327,10 @@ def question_verdict(
         problem = vague_problem(question, settings)
         if problem is not None:
             return Verdict("question_too_vague", problem)
+    if settings.enabled("question_repeats_word"):
+        problem = repeats_problem(question, settings)
+        if problem is not None:
+            return Verdict("question_repeats_word", problem)
     if settings.enabled("question_off_topic"):
         problem = off_topic_problem(question, source, settings)
         if problem is not None:

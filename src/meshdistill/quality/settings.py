@@ -19,6 +19,7 @@ QUESTION_GATES = (
     "question_not_single",
     "question_not_standalone",
     "question_too_vague",
+    "question_repeats_word",
     "question_off_topic",
 )
 ANSWER_GATES = (
@@ -58,6 +59,7 @@ _POSITIVE = (
     "max_question_chars",
     "loop_ngram_words",
     "loop_max_char_run",
+    "question_max_word_uses",
     "answer_max_sentences",
     "answer_quote_max_sentences",
     "extract_min_question_words",
@@ -239,6 +241,9 @@ class QualitySettings:
         "we aimed",
         "we sought",
     )
+    # question_repeats_word: a content word named more often than this ("... an inhibitor and a
+    # kidney outcome on renal outcomes ...") marks a question garbled in the writing
+    question_max_word_uses: int = 1
     # question_too_vague: "What is the plasma tau test?" asks what a thing is (an opening here and
     # none of relation_words after it), not what the study found about it
     definition_openings: tuple[str, ...] = ("what is", "what are", "what was", "what were")
