@@ -62,8 +62,8 @@ DROP_EXPLANATIONS = {
     "approach'), so it cannot be read without its abstract",
     "question_too_vague": "the question asks what something is ('What is the plasma tau test?'), "
     "not what was found about it",
-    "question_repeats_word": "the question names one content word twice ('a kidney outcome on "
-    "renal outcomes'): garbled in the writing",
+    "question_repeats_word": "the question names one content word twice, once in a phrase its "
+    "source never uses ('a kidney outcome on renal outcomes'): garbled in the writing",
     "question_off_topic": "the question shares too few content words with its title and abstract",
     "too_few_questions": "fewer than two usable questions for the abstract",
     "judge_failed": "no self-evaluation where one is required",

@@ -16,8 +16,8 @@ Questions (``question_verdict``):
 5. ``question_not_standalone``: points at something it never names ("What is the rationale
    for implementing this approach?"): a record's question is read without its abstract.
 6. ``question_too_vague``: asks only what something is ("What is the plasma tau test?").
-7. ``question_repeats_word``: names one content word twice ("... a kidney outcome on renal
-   outcomes ..."): garbled in the writing.
+7. ``question_repeats_word``: names one content word twice, once in a phrase its source never
+   uses ("... a kidney outcome on renal outcomes ..."): garbled in the writing.
 8. ``question_off_topic``: shares too few content words with its title and abstract, or
    asks about several things they never mention ("length of hospital stay" of a study of
    door-to-balloon time; question vocabulary such as "effect" or "associated" aside), or
@@ -46,7 +46,15 @@ from dataclasses import dataclass
 
 from meshdistill.dedup import normalise_question, word_shingles
 from meshdistill.quality.settings import QualitySettings
-from meshdistill.quality.words import content_word_set, content_words, jaccard, ngrams, words
+from meshdistill.quality.words import (
+    content_bigrams,
+    content_word_set,
+    content_word_slots,
+    content_words,
+    jaccard,
+    ngrams,
+    words,
+)
 
 EXAMPLE_SHINGLE_WORDS = 3  # word shingles compared with the worked examples
 SHOWN_WORDS = 5  # unsupported words quoted in a verdict's detail
@@ -214,19 +222,32 @@ def vague_problem(question: str, settings: QualitySettings) -> str | None:
     return None
 
 
-def repeats_problem(question: str, settings: QualitySettings) -> str | None:
+def repeats_problem(question: str, source: str, settings: QualitySettings) -> str | None:
     """Why ``question`` reads garbled by naming one thing twice, or None: a content word (figures
-    aside) used more than ``question_max_word_uses`` times. A question that means what it says
-    names each thing once; the small model's garbled ones restate a word they lost track of
-    ("... an inhibitor and a kidney outcome on renal outcomes ...")."""
-    counts = Counter(w for w in content_words(question) if not w.isdigit())
-    repeated = [w for w, n in counts.items() if n > settings.question_max_word_uses]
-    if repeated:
-        word = repeated[0]
-        return (
-            f"names '{word}' {counts[word]} times (at most {settings.question_max_word_uses}): "
-            "a question that restates a word has lost track of what it asks"
-        )
+    aside) used more than ``question_max_word_uses`` times, once at least in a phrase its source
+    never uses. The small model's garbled questions restate a word they lost track of ("... an
+    inhibitor and a kidney outcome on renal outcomes ...": the source says "kidney outcomes",
+    never "renal outcomes"); a word that each time names something the source names
+    ("positron-emission tomography combined with computed tomography") is the source's own."""
+    slots = content_word_slots(question)
+    counts = Counter(w for w in slots if w and not w.isdigit())
+    known = content_bigrams(source)
+    for word, uses in counts.items():
+        if uses <= settings.question_max_word_uses:
+            continue
+        for position, slot in enumerate(slots):
+            if slot != word:
+                continue
+            before = slots[position - 1] if position else None
+            after = slots[position + 1] if position + 1 < len(slots) else None
+            phrases = [(b, word) for b in [before] if b] + [(word, a) for a in [after] if a]
+            if not any(phrase in known for phrase in phrases):
+                shown = " ".join(phrases[0]) if phrases else word
+                return (
+                    f"names '{word}' {uses} times (at most {settings.question_max_word_uses}), "
+                    f"once as '{shown}', which its source never says: a question restating a "
+                    "word has lost track of what it asks"
+                )
     return None
 
 
@@ -328,7 +349,7 @@ def question_verdict(
         if problem is not None:
             return Verdict("question_too_vague", problem)
     if settings.enabled("question_repeats_word"):
-        problem = repeats_problem(question, settings)
+        problem = repeats_problem(question, source, settings)
         if problem is not None:
             return Verdict("question_repeats_word", problem)
     if settings.enabled("question_off_topic"):

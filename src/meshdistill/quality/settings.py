@@ -241,8 +241,8 @@ class QualitySettings:
         "we aimed",
         "we sought",
     )
-    # question_repeats_word: a content word named more often than this ("... an inhibitor and a
-    # kidney outcome on renal outcomes ...") marks a question garbled in the writing
+    # question_repeats_word: a content word named more often than this, once in a phrase the
+    # source never uses ("a kidney outcome on renal outcomes"), marks a question garbled
     question_max_word_uses: int = 1
     # question_too_vague: "What is the plasma tau test?" asks what a thing is (an opening here and
     # none of relation_words after it), not what the study found about it

@@ -68,6 +68,18 @@ def content_words(text: str) -> list[str]:
     return [_fold(w) for w in words(text) if is_content_word(w)]
 
 
+def content_word_slots(text: str) -> list[str | None]:
+    """Every token of ``text`` in order: its normalised form where it is a content word, None
+    where a stop word stands (so neighbours in the list are neighbours in the text)."""
+    return [_fold(w) if is_content_word(w) else None for w in words(text)]
+
+
+def content_bigrams(text: str) -> set[tuple[str, str]]:
+    """Pairs of normalised content words standing next to each other in ``text``."""
+    slots = content_word_slots(text)
+    return {(a, b) for a, b in zip(slots, slots[1:], strict=False) if a and b}
+
+
 def content_word_set(texts: Iterable[str]) -> set[str]:
     """Every normalised content word of any of ``texts``."""
     found: set[str] = set()
