@@ -26,7 +26,8 @@ from meshdistill.testing.slurm_cluster import (
 from tests.workflow import harness
 from tests.workflow.harness import TEST_DESCRIPTORS, Workflow
 
-pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+# One cluster per machine (/etc/slurm, the daemons): every test here runs in one xdist worker.
+pytestmark = [pytest.mark.workflow, pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
 ENABLE_ENV = "MESHDISTILL_SLURM"
 PROFILE = "profiles/slurm"
