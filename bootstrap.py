@@ -129,9 +129,7 @@ def main(argv: list[str]) -> int:
         cores = str(os.cpu_count() or 1)
         args = [BIN / "snakemake", "--cores", cores, *extra]
     else:
-        # One worker per core; tests sharing a machine-wide resource (the Slurm cluster) carry
-        # one xdist_group and run in one worker. `-n 0` among the extra arguments runs serially.
-        args = [BIN / "python", "-m", "pytest", "-n", "auto", "--dist", "loadgroup", *extra]
+        args = [BIN / "python", "-m", "pytest", *extra]
         env.update(slurm_test_setting())
     say(" ".join(str(a.relative_to(ROOT)) if isinstance(a, Path) else a for a in args))
     return subprocess.run([str(a) for a in args], cwd=ROOT, env=env).returncode

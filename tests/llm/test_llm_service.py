@@ -74,9 +74,8 @@ def test_answers_are_valid_in_order_and_concurrency_is_reached(cache: RequestCac
     assert results[3].value is not None and "abstract 3" in results[3].value["question"]
     assert server.max_in_flight == 8
     assert server.total_requests == 32
-    # 4 waves of 0.15 s plus the openai package's first-use imports (slower while other tests
-    # run beside this one); serial takes 4.8 s.
-    assert elapsed < 4.5
+    # 4 waves of 0.15 s plus the openai package's first-use imports; serial takes 4.8 s.
+    assert elapsed < 3.5
 
 
 def test_judge_schema_integers_within_bounds(cache: RequestCache) -> None:

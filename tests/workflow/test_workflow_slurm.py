@@ -26,8 +26,7 @@ from meshdistill.testing.slurm_cluster import (
 from tests.workflow import harness
 from tests.workflow.harness import TEST_DESCRIPTORS, Workflow
 
-# One cluster per machine (/etc/slurm, the daemons): every test here runs in one xdist worker.
-pytestmark = [pytest.mark.workflow, pytest.mark.slow, pytest.mark.xdist_group("slurm")]
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
 ENABLE_ENV = "MESHDISTILL_SLURM"
 PROFILE = "profiles/slurm"
