@@ -90,6 +90,33 @@ def score_all(scorer: Any, workload: Workload, method: str) -> list[float]:
     return [scorer.set_similarity(source, other, method) for source, other in workload]
 
 
+def job_setup(xml_path: Path, tree: MeshTree, args: argparse.Namespace) -> dict[str, Any]:
+    """What one scoring job spends on the hierarchy before and while scoring its descriptor
+    (the tree from its Parquet cache, intrinsic IC, a scorer per measure, one descriptor's 32
+    set scores): with the IC file of an earlier job (``warm``) and without (``cold``, the first
+    job of a run), per category convention. CPU seconds, median of ``--repeats``."""
+    workload = make_workload(tree.uis, 32, args.set_size, args.seed)
+    found: dict[str, Any] = {}
+    for convention in ("letter", "segment"):
+        with tempfile.TemporaryDirectory() as cache_dir:
+            MeshTree.load(xml_path, cache_dir=cache_dir)
+
+            def one_job(cache_dir: str = cache_dir, convention: str = convention) -> None:
+                job_tree = MeshTree.load(xml_path, cache_dir=cache_dir)
+                ic = InformationContent.intrinsic(job_tree, convention, cache_dir=cache_dir)
+                for measure in MEASURES:
+                    score_all(SimilarityScorer(job_tree, ic, measure), workload, "mean")
+
+            def cold_job(cache_dir: str = cache_dir) -> None:
+                for stale in Path(cache_dir).glob("information-content.*"):
+                    stale.unlink()
+                one_job()
+
+            found.update(Timing(cold_job, args.repeats).summary(f"{convention}_cold"))
+            found.update(Timing(one_job, args.repeats).summary(f"{convention}_warm"))
+    return found
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     data = Path(args.data)
     xml_path, tsv_path = data / XML_NAME, data / TSV_NAME
@@ -123,6 +150,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "xml_streaming_records": records,
         "xml_streaming_peak_traced_bytes": peak,
     }
+
+    report["job_setup"] = job_setup(xml_path, tree, args)
 
     corpus = synthetic_corpus(tree.uis, args.seed) if args.ic_kind == "corpus" else None
 

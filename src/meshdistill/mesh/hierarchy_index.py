@@ -8,10 +8,14 @@ parent link never crosses segments, so the segment view is the letter view cut a
 headings. This index computes those ancestor sets once for every descriptor, as
 integer ids (positions in ``tree.uis``), so that scoring never walks the tree again. Each
 closure is built from its parents' closures (memoised), so the whole index costs about one pass
-over the ancestor pairs.
+over the ancestor pairs; and each is built when first asked for, so a job scoring a few hundred
+descriptors of all of MeSH closes those and their ancestors only (1.3 s of CPU per job for the
+whole 2017 tree, otherwise).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
 
 from meshdistill.errors import InputError
 from meshdistill.mesh.descriptor import TREE_NUMBER_SEPARATOR, category_function
@@ -31,7 +35,8 @@ class CategoryHierarchy:
         self.categories = tuple(
             sorted({category_of(tn) for ui in self.uis for tn in tree.tree_numbers(ui)})
         )
-        self.ancestors: dict[str, dict[int, frozenset[int]]] = {c: {} for c in self.categories}
+        # Closed so far, per category; ``ancestors`` closes the rest on demand.
+        self._closed: dict[str, dict[int, frozenset[int]]] = {c: {} for c in self.categories}
         # Tree numbers split into components, per category, for depth-based measures.
         self.paths: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
             c: {} for c in self.categories
@@ -47,13 +52,17 @@ class CategoryHierarchy:
                 )
             for category, category_paths in paths.items():
                 self.paths[category][index] = tuple(category_paths)
-                self._close(index, category)
+        # Each descriptor's categories in sorted order (scores sum over them in this order).
+        self.sorted_categories_of = [tuple(sorted(c)) for c in self.categories_of]
+        self.ancestors: dict[str, Mapping[int, frozenset[int]]] = {
+            c: _Closures(self, c) for c in self.categories
+        }
 
-    def _close(self, start: int, category: str) -> None:
-        """Fill ``ancestors[category]`` for ``start`` and, on the way, for its ancestors."""
-        done = self.ancestors[category]
+    def _close(self, start: int, category: str) -> frozenset[int]:
+        """``start``'s closure in ``category``, filled in on the way for its ancestors too."""
+        done = self._closed[category]
         if start in done:
-            return
+            return done[start]
         in_progress: set[int] = set()
         stack: list[tuple[int, bool]] = [(start, False)]
         while stack:
@@ -75,6 +84,7 @@ class CategoryHierarchy:
             in_progress.add(node)
             stack.append((node, True))
             stack.extend((parent, False) for parent in parents if parent not in done)
+        return done[start]
 
     def _parents(self, node: int, category: str) -> list[int]:
         category_of = self._category_of
@@ -88,4 +98,28 @@ class CategoryHierarchy:
 
     def members(self, category: str) -> list[int]:
         """Ids of descriptors with at least one tree number in ``category``, ascending."""
-        return sorted(self.ancestors.get(category, {}))
+        return sorted(self.paths.get(category, {}))
+
+
+class _Closures(Mapping[int, frozenset[int]]):
+    """A category's members (ids, in id order) mapped to their in-category ancestors, itself
+    included; each closure computed when first looked up."""
+
+    def __init__(self, hierarchy: CategoryHierarchy, category: str) -> None:
+        self._hierarchy = hierarchy
+        self._category = category
+        self._members = hierarchy.paths[category]
+
+    def __getitem__(self, member: int) -> frozenset[int]:
+        if member not in self._members:
+            raise KeyError(member)
+        return self._hierarchy._close(member, self._category)
+
+    def __contains__(self, member: object) -> bool:
+        return member in self._members
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._members)
+
+    def __len__(self) -> int:
+        return len(self._members)

@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from meshdistill.annotation_counts import AnnotationCounts, annotation_counts
 from meshdistill.errors import ConfigError, UnknownDescriptorError
+from meshdistill.mesh import ic_cache
 from meshdistill.mesh.hierarchy_index import CategoryHierarchy
 from meshdistill.mesh.tree import MeshTree
 
@@ -64,6 +66,10 @@ class InformationContent:
         self._ic = ic_by_category
         self._probability = probability_by_category
         self.ignored_annotations = ignored_annotations
+        # Plain lists, made when a category is first scored and shared by every measure:
+        # indexing them is several times faster than indexing numpy arrays.
+        self._ic_lists: dict[str, list[float]] = {}
+        self._probability_lists: dict[str, list[float]] = {}
         self._max_ic = {
             category: float(np.nanmax(values)) if np.any(~np.isnan(values)) else 0.0
             for category, values in ic_by_category.items()
@@ -74,8 +80,46 @@ class InformationContent:
         return self.hierarchy.tree
 
     @classmethod
-    def intrinsic(cls, tree: MeshTree, category: str = "letter") -> InformationContent:
+    def intrinsic(
+        cls, tree: MeshTree, category: str = "letter", cache_dir: str | Path | None = None
+    ) -> InformationContent:
+        """Seco's IC of every descriptor; with ``cache_dir``, read from the file an earlier
+        call for the same tree and convention wrote there (``ic_cache``), or computed and
+        written."""
         hierarchy = CategoryHierarchy(tree, category)
+        path = None if cache_dir is None else ic_cache.cache_file(cache_dir, tree, category)
+        if path is not None:
+            stored = ic_cache.read(path, len(hierarchy.uis))
+            if stored is not None and sorted(stored) == list(hierarchy.categories):
+                return cls._from_table(hierarchy, stored)
+        computed = cls._intrinsic(hierarchy)
+        if path is not None:
+            table: ic_cache.Table = {}
+            for name in hierarchy.categories:
+                members = np.array(hierarchy.members(name), dtype=np.int64)
+                table[name] = (
+                    members,
+                    computed._ic[name][members],
+                    computed._probability[name][members],
+                )
+            ic_cache.write(path, table)
+        return computed
+
+    @classmethod
+    def _from_table(cls, hierarchy: CategoryHierarchy, table: ic_cache.Table) -> InformationContent:
+        ic_by_category: dict[str, np.ndarray] = {}
+        probability_by_category: dict[str, np.ndarray] = {}
+        for name, (members, ic_values, probabilities) in table.items():
+            ic = np.full(len(hierarchy.uis), np.nan)
+            probability = np.full(len(hierarchy.uis), np.nan)
+            ic[members] = ic_values
+            probability[members] = probabilities
+            ic_by_category[name] = ic
+            probability_by_category[name] = probability
+        return cls(hierarchy, "intrinsic", ic_by_category, probability_by_category)
+
+    @classmethod
+    def _intrinsic(cls, hierarchy: CategoryHierarchy) -> InformationContent:
         ic_by_category: dict[str, np.ndarray] = {}
         probability_by_category: dict[str, np.ndarray] = {}
         for category in hierarchy.categories:
@@ -164,6 +208,20 @@ class InformationContent:
         view = self._ic[category].view()
         view.flags.writeable = False
         return view
+
+    def ic_list(self, category: str) -> list[float]:
+        """IC by descriptor id for one category (NaN outside it), as a list; do not modify."""
+        found = self._ic_lists.get(category)
+        if found is None:
+            found = self._ic_lists[category] = self._ic[category].tolist()
+        return found
+
+    def probability_list(self, category: str) -> list[float]:
+        """Probability by descriptor id for one category, as a list; do not modify."""
+        found = self._probability_lists.get(category)
+        if found is None:
+            found = self._probability_lists[category] = self._probability[category].tolist()
+        return found
 
     def probability_array(self, category: str) -> np.ndarray:
         view = self._probability[category].view()

@@ -79,20 +79,25 @@ class SimilarityScorer(HeadingSetScorer):
         self._is_rel = measure == "rel"
         hierarchy = ic.hierarchy
         self._init_pairs(tree, hierarchy.categories_of, exclude, memo_limit)
-        self._categories_of = [tuple(sorted(c)) for c in hierarchy.categories_of]
+        self._categories_of = hierarchy.sorted_categories_of
         self._ancestor_sets = hierarchy.ancestors
         self._paths = hierarchy.paths
-        # Plain lists: indexing them is several times faster than indexing numpy arrays.
-        self._ic_list = {c: ic.ic_array(c).tolist() for c in hierarchy.categories}
-        self._probability_list = {c: ic.probability_array(c).tolist() for c in hierarchy.categories}
         self._max_ic = {c: ic.max_ic(c) for c in hierarchy.categories}
-        self._ordered_ancestors = {
-            category: {
-                member: _most_informative_first(above, self._ic_list[category])
-                for member, above in members.items()
-            }
-            for category, members in self._ancestor_sets.items()
+        # A descriptor's ancestors, most informative first, sorted when first scored (a job
+        # scores a few hundred descriptors of the tens of thousands).
+        self._ordered_ancestors: dict[str, dict[int, tuple[int, ...]]] = {
+            category: {} for category in hierarchy.categories
         }
+
+    def _most_informative_ancestors(self, member: int, category: str) -> tuple[int, ...]:
+        ordered = self._ordered_ancestors[category]
+        found = ordered.get(member)
+        if found is None:
+            found = _most_informative_first(
+                self._ancestor_sets[category][member], self.ic.ic_list(category)
+            )
+            ordered[member] = found
+        return found
 
     def _compute(self, first: int, second: int) -> float:
         """Mean over the shared categories (in sorted order, so the float sum is the same on
@@ -111,12 +116,12 @@ class SimilarityScorer(HeadingSetScorer):
             paths = self._paths[category]
             return _wu_palmer(paths[left], paths[right])
         right_ancestors = self._ancestor_sets[category][right]
-        for lowest in self._ordered_ancestors[category][left]:
+        for lowest in self._most_informative_ancestors(left, category):
             if lowest in right_ancestors:
                 break
         else:
             return 0.0  # only the virtual root is common
-        ics = self._ic_list[category]
+        ics = self.ic.ic_list(category)
         ic_left, ic_right, ic_lowest = ics[left], ics[right], ics[lowest]
         if self._is_jiang:
             largest = self._max_ic[category]
@@ -129,7 +134,7 @@ class SimilarityScorer(HeadingSetScorer):
         # IC never rises going up, so IC(l) <= min(IC(a), IC(b)) and Lin stays within [0, 1].
         lin = 2.0 * ic_lowest / denominator
         if self._is_rel:
-            return lin * (1.0 - self._probability_list[category][lowest])
+            return lin * (1.0 - self.ic.probability_list(category)[lowest])
         return lin
 
 

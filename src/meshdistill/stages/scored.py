@@ -54,9 +54,10 @@ def information_content(
     tree: MeshTree,
     annotations: AnnotationCounts | None,
     category: str = "letter",
+    cache_dir: str | None = None,
 ) -> InformationContent:
     if kind == "intrinsic":
-        return InformationContent.intrinsic(tree, category=category)
+        return InformationContent.intrinsic(tree, category=category, cache_dir=cache_dir)
     if annotations is None:
         raise ValueError(
             "scoring.information_content 'corpus' needs a local retrieval corpus "
@@ -69,13 +70,19 @@ def build_scorers(
     tree: MeshTree,
     scoring: Mapping[str, Any],
     annotations: AnnotationCounts | None,
+    cache_dir: str | None = None,
 ) -> dict[str, HeadingSetScorer]:
-    """One scorer per recorded measure, all with the configured exclusions."""
+    """One scorer per recorded measure, all with the configured exclusions; ``cache_dir``
+    keeps the intrinsic information content for the next job (``mesh.cache_dir``)."""
     excluded = excluded_headings(
         scoring.get("exclude_headings") or [], scoring.get("check_tags_file") or ""
     )
     ic = information_content(
-        scoring["information_content"], tree, annotations, scoring.get("category", "letter")
+        scoring["information_content"],
+        tree,
+        annotations,
+        scoring.get("category", "letter"),
+        cache_dir,
     )
     scorers: dict[str, HeadingSetScorer] = {
         measure: SimilarityScorer(tree, ic, measure, exclude=excluded) for measure in MEASURES
@@ -136,7 +143,9 @@ def run(
     retrieved: dict[int, list[RetrievedDocument]] = {}
     to_judge: list[tuple[str, str, str]] = []
     with open_retriever(retrieval, index_dirs, entrez, logger) as retriever:
-        scorers = build_scorers(tree, scoring, corpus_annotations(retriever, logger))
+        scorers = build_scorers(
+            tree, scoring, corpus_annotations(retriever, logger), cache_dir=mesh_cache
+        )
         for index, record in enumerate(questions):
             if record["question"] is None:
                 continue
