@@ -9,8 +9,10 @@ so the threshold means what it says; identical normalised texts are always dupli
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
-from datasketch import MinHash, MinHashLSH
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 _MINHASH_SCHEME = "affine32"  # datasketch's default; named so the permutations can be shared
 
@@ -54,6 +56,11 @@ class NearDuplicateFilter:
         self.num_perm = num_perm
         self.shingle_size = shingle_size
         self.seed = seed
+        # Imported here, not with the module: datasketch brings scipy (0.5 s of CPU), and the
+        # text helpers above serve every question job, which never deduplicates.
+        from datasketch import MinHash, MinHashLSH
+
+        self._minhash = MinHash
         self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self._template = MinHash(num_perm=num_perm, seed=seed)
         self._by_text: dict[str, str] = {}
@@ -67,7 +74,7 @@ class NearDuplicateFilter:
         shingles = word_shingles(normalised, self.shingle_size)
         if not shingles:
             return None
-        signature = MinHash(
+        signature = self._minhash(
             num_perm=self.num_perm,
             seed=self.seed,
             permutations=self._template.permutations,
