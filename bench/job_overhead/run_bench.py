@@ -31,7 +31,6 @@ import os
 import platform
 import random
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,7 @@ from meshdistill.testing.openai_server import OpenAITestServer  # noqa: E402
 from tests.workflow.harness import (  # noqa: E402
     API_KEY,
     API_KEY_ENV,
-    WORKFLOW_PARTS,
+    copy_sample,
     sample_responder,
     test_config,
 )
@@ -152,14 +151,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "mesh": str(mesh),
     }
     with tempfile.TemporaryDirectory() as folder, OpenAITestServer(responder) as server:
-        root = Path(args.keep) if args.keep else Path(folder)
-        root.mkdir(parents=True, exist_ok=True)
-        for part in WORKFLOW_PARTS:
-            source = REPO_ROOT / part
-            if source.is_dir():
-                shutil.copytree(source, root / part)
-            else:
-                shutil.copy2(source, root / part)
+        root = copy_sample(Path(args.keep) if args.keep else Path(folder))
         corpus = root / "bench-corpus.jsonl"
         write_corpus(corpus, tree, uis, args.abstracts)
         config = test_config(
