@@ -749,6 +749,23 @@ def test_a_question_naming_one_word_twice_is_garbled(articles: dict[str, Article
         articles["99000050"],
     )
     assert twice_two is None or twice_two.gate != "question_repeats_word"
+    # A superlative counts as its base word: a chosen-then-swapped question of a default run.
+    longest = ask(
+        "How long is the longest delay in one-year mortality after primary percutaneous "
+        "coronary intervention for ST-elevation myocardial infarction?",
+        articles["99000016"],
+    )
+    assert longest is not None and longest.gate == "question_repeats_word"
+    assert "names 'long' 2 times" in longest.detail
+    # ... but not where the question uses the superlative alone.
+    assert (
+        ask(
+            "Which patients experienced the longest door-to-balloon delays after primary "
+            "percutaneous coronary intervention?",
+            articles["99000016"],
+        )
+        is None
+    )
     # A looser setting lets a word be named twice.
     loose = replace(DEFAULTS, question_max_word_uses=2)
     assert ask(garbled["99000030"], articles["99000030"], loose) is None

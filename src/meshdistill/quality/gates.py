@@ -58,6 +58,7 @@ from meshdistill.quality.words import (
 
 EXAMPLE_SHINGLE_WORDS = 3  # word shingles compared with the worked examples
 SHOWN_WORDS = 5  # unsupported words quoted in a verdict's detail
+MIN_SUPERLATIVE_BASE = 3  # "longest" counts as "long"; "best" is no superlative of "b"
 # An abbreviation spelled out in brackets: "(LVMNS)", "(PCI)", "(HbA1c)".
 _ABBREVIATION = re.compile(r"\(([A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*)\)")
 
@@ -222,27 +223,45 @@ def vague_problem(question: str, settings: QualitySettings) -> str | None:
     return None
 
 
+def _superlative_bases(slots: Sequence[str | None]) -> dict[str, str]:
+    """Superlatives whose base word the same question also uses, mapped to it ("longest" to
+    "long" in "How long is the longest delay ...?", "largest" to "large")."""
+    present = {w for w in slots if w}
+    bases = {}
+    for word in present:
+        if word.endswith("est"):
+            for base in (word[: -len("est")], word[: -len("st")]):
+                if len(base) >= MIN_SUPERLATIVE_BASE and base in present:
+                    bases[word] = base
+    return bases
+
+
 def repeats_problem(question: str, source: str, settings: QualitySettings) -> str | None:
     """Why ``question`` reads garbled by naming one thing twice, or None: a content word (figures
-    aside) used more than ``question_max_word_uses`` times, once at least in a phrase its source
-    never uses. The small model's garbled questions restate a word they lost track of ("... an
-    inhibitor and a kidney outcome on renal outcomes ...": the source says "kidney outcomes",
-    never "renal outcomes"); a word that each time names something the source names
-    ("positron-emission tomography combined with computed tomography") is the source's own."""
+    aside; a superlative counts as its base word when the question uses both) used more than
+    ``question_max_word_uses`` times, once at least in a phrase its source never uses. The small
+    model's garbled questions restate a word they lost track of ("... an inhibitor and a kidney
+    outcome on renal outcomes ...": the source says "kidney outcomes", never "renal outcomes";
+    "How long is the longest delay ...?"); a word that each time names something the source
+    names ("positron-emission tomography combined with computed tomography") is the source's
+    own."""
     slots = content_word_slots(question)
-    counts = Counter(w for w in slots if w and not w.isdigit())
+    bases = _superlative_bases(slots)
+    keyed = [bases.get(w, w) if w else None for w in slots]
+    counts = Counter(w for w in keyed if w and not w.isdigit())
     known = content_bigrams(source)
     for word, uses in counts.items():
         if uses <= settings.question_max_word_uses:
             continue
-        for position, slot in enumerate(slots):
-            if slot != word:
+        for position, key in enumerate(keyed):
+            slot = slots[position]
+            if key != word or slot is None:
                 continue
             before = slots[position - 1] if position else None
             after = slots[position + 1] if position + 1 < len(slots) else None
-            phrases = [(b, word) for b in [before] if b] + [(word, a) for a in [after] if a]
+            phrases = [(b, slot) for b in [before] if b] + [(slot, a) for a in [after] if a]
             if not any(phrase in known for phrase in phrases):
-                shown = " ".join(phrases[0]) if phrases else word
+                shown = " ".join(phrases[0]) if phrases else slot
                 return (
                     f"names '{word}' {uses} times (at most {settings.question_max_word_uses}), "
                     f"once as '{shown}', which its source never says: a question restating a "
