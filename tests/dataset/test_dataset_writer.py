@@ -105,6 +105,10 @@ USAGE = [
 ]
 
 
+# Failed tries per gate, as merged counts them from the question records and answer tries.
+TURNED_AWAY = {"question_off_topic": 5, "question_not_single": 2, "answer_unsupported": 1}
+
+
 def write(out_dir: Path, plots: bool = True) -> dict[str, Any]:
     pairs, dropped = build_pairs()
     return write_dataset(
@@ -120,6 +124,7 @@ def write(out_dir: Path, plots: bool = True) -> dict[str, Any]:
         judge_scores=JUDGE_SCORES,
         min_judge_stdev=MIN_JUDGE_STDEV,
         system_prompt="You are a biomedical expert.",
+        turned_away=TURNED_AWAY,
     )
 
 
@@ -270,12 +275,23 @@ def test_judge_spread_and_quality_gate_counts(built: tuple[Path, dict[str, Any]]
         "question_repeats_word",
         "question_off_topic",
     ]
-    assert gates["question_not_single"] == {"applies_to": "question", "dropped": 1}
-    assert gates["answer_loops"] == {"applies_to": "answer", "dropped": 0}
+    assert gates["question_not_single"] == {
+        "applies_to": "question",
+        "turned_away": 2,
+        "dropped": 1,
+    }
+    assert gates["question_off_topic"] == {
+        "applies_to": "question",
+        "turned_away": 5,
+        "dropped": 0,
+    }
+    assert gates["answer_loops"] == {"applies_to": "answer", "turned_away": 0, "dropped": 0}
     card = (out_dir / "card.md").read_text()
     assert "## Quality gates" in card
-    assert "| question_not_single | question | 1 | not exactly one question" in card
-    assert "| answer_loops | answer | 0 |" in card
+    assert "| gate | applies to | tries turned away | dropped | rejects |" in card
+    assert "| question_not_single | question | 2 | 1 | not exactly one question" in card
+    assert "| question_off_topic | question | 5 | 0 |" in card
+    assert "| answer_loops | answer | 0 | 0 |" in card
     assert "| 4 | 1 | 0.5 | 0.1768 | 0.25 | 0.75 | 3 | yes |" in card
     assert "Warning" not in card
 

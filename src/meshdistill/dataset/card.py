@@ -64,7 +64,9 @@ DROP_EXPLANATIONS = {
     "not what was found about it",
     "question_repeats_word": "the question names one content word twice, once in a phrase its "
     "source never uses ('a kidney outcome on renal outcomes'): garbled in the writing",
-    "question_off_topic": "the question shares too few content words with its title and abstract",
+    "question_off_topic": "the question is not about its abstract: too few content words "
+    "shared with its title and abstract, several its source never uses, a judgement ('best') "
+    "the source never makes, or an abbreviation it coins",
     "too_few_questions": "fewer than two usable questions for the abstract",
     "judge_failed": "no self-evaluation where one is required",
     "below_min_score": "even the best question scored below the minimum",
@@ -242,13 +244,20 @@ def render_card(stats: Mapping[str, Any], settings_summary: Mapping[str, Any]) -
         "",
         "## Quality gates",
         "",
-        "Every generated question and answer passed these gates (`quality` settings); "
-        "a record that failed one was dropped with the gate's name as its reason.",
+        "Every generated question and answer passed these gates (`quality` settings). A try "
+        "that failed one was asked again (*tries turned away*); a record whose tries all "
+        "failed was dropped with the last gate's name as its reason (*dropped*).",
         "",
         *_table(
-            ["gate", "applies to", "dropped", "rejects"],
+            ["gate", "applies to", "tries turned away", "dropped", "rejects"],
             [
-                [gate, row["applies_to"], row["dropped"], DROP_EXPLANATIONS.get(gate, "")]
+                [
+                    gate,
+                    row["applies_to"],
+                    row["turned_away"],
+                    row["dropped"],
+                    DROP_EXPLANATIONS.get(gate, ""),
+                ]
                 for gate, row in stats["quality_gates"].items()
             ],
         ),

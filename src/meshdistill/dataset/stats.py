@@ -82,15 +82,20 @@ def judge_spread(scores: Iterable[float | None], min_stdev: float) -> dict[str, 
     return spread
 
 
-def gate_counts(dropped: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per quality gate (every gate listed, in gate order): what it applies to and how many
-    drop records name it."""
+def gate_counts(
+    dropped: Sequence[Mapping[str, Any]], turned_away: Mapping[str, int] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per quality gate (every gate listed, in gate order): what it applies to, how many tries
+    it turned away (``turned_away``: gate -> failed tries, asked again or not) and how many drop
+    records name it."""
     reasons = Counter(drop["reason"] for drop in dropped)
-    table = {gate: {"applies_to": "question", "dropped": reasons[gate]} for gate in QUESTION_GATES}
-    table.update(
-        {gate: {"applies_to": "answer", "dropped": reasons[gate]} for gate in ANSWER_GATES}
-    )
-    return table
+    tries = turned_away or {}
+    kinds = [("question", QUESTION_GATES), ("answer", ANSWER_GATES)]
+    return {
+        gate: {"applies_to": kind, "turned_away": tries.get(gate, 0), "dropped": reasons[gate]}
+        for kind, gates in kinds
+        for gate in gates
+    }
 
 
 def score_values(pairs: Sequence[Mapping[str, Any]], name: str) -> list[float | None]:
@@ -211,11 +216,12 @@ def compute_stats(
     prices: Mapping[str, Mapping[str, float]],
     judge_scores: Iterable[float | None],
     min_judge_stdev: float,
+    turned_away: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Every figure the card and the plots show, as sorted plain JSON.
 
     ``judge_scores``: the self-evaluation score of every scored question (kept or not),
-    None where the judge gave none.
+    None where the judge gave none. ``turned_away``: gate -> tries it failed.
     """
     per_descriptor = _descriptor_table(pairs, dropped, descriptors)
     drops_per_descriptor: dict[str, dict[str, int]] = {}
@@ -245,7 +251,7 @@ def compute_stats(
                 for ui, reasons in sorted(drops_per_descriptor.items())
             },
         },
-        "quality_gates": gate_counts(dropped),
+        "quality_gates": gate_counts(dropped, turned_away),
         "judge": judge_spread(judge_scores, min_judge_stdev),
         "usage": _usage_table(usage, prices),
     }

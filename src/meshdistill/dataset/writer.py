@@ -114,6 +114,7 @@ def write_dataset(
     system_prompt: str | None = None,
     include_context: bool = False,
     instruction_template: str = DEFAULT_PREFERENCE_INSTRUCTION,
+    turned_away: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Write the dataset folder and return its statistics (also in ``stats.json``).
 
@@ -123,6 +124,8 @@ def write_dataset(
     model id -> {"input_per_mtok", "output_per_mtok"} in USD per million tokens.
     ``judge_scores``: the self-evaluation score of every scored question (None where the
     judge gave none); the card warns when their spread is below ``min_judge_stdev``.
+    ``turned_away``: quality gate -> the generated tries it failed (each asked again, or
+    dropped once the tries ran out).
     """
     for number, pair in enumerate(pairs, start=1):
         validate(pair, "pair_record.schema.json", f"pair {number} ({pair.get('id', '?')})")
@@ -160,6 +163,7 @@ def write_dataset(
         prices=prices,
         judge_scores=judge_scores,
         min_judge_stdev=min_judge_stdev,
+        turned_away=turned_away,
     )
     validate(stats, "stats.schema.json", str(out_dir / STATS_FILE))
     _write_text(out_dir / STATS_FILE, _pretty_json(stats))

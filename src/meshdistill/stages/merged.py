@@ -17,6 +17,24 @@ from meshdistill.quality import QualitySettings
 from meshdistill.stages.filtered import dedup_filter
 
 
+def turned_away_tries(
+    questions: Sequence[str],
+    pairs: Sequence[Mapping[str, Any]],
+    dropped: Sequence[Mapping[str, Any]],
+) -> dict[str, int]:
+    """Quality gate -> how many generated tries it failed: every question try and every answer
+    try a gate turned away, whether the next try passed or the record was dropped."""
+    gates: Counter[str] = Counter()
+    for path in questions:
+        for record in read_jsonl(path):
+            gates.update(c["gate"] for c in record.get("rejected_candidates", []))
+    for pair in pairs:
+        gates.update(t["gate"] for t in pair["answer"].get("rejected", []))
+    for drop in dropped:
+        gates.update(t["gate"] for t in drop.get("rejected_answers", []))
+    return dict(sorted(gates.items()))
+
+
 def usage_rows(
     questions: Sequence[str],
     scored: Sequence[str],
@@ -150,6 +168,7 @@ def run(
         system_prompt=dataset.get("system_prompt"),
         include_context=bool(dataset.get("include_context_in_sft", True)),
         instruction_template=Path(dataset["preference_prompt"]).read_text(encoding="utf-8"),
+        turned_away=turned_away_tries(questions_paths, pairs, dropped),
     )
     logger.info("dataset: %s", {k: stats[k] for k in sorted(stats) if k.endswith("count")})
     if not stats["judge"]["discriminates"]:
