@@ -11,14 +11,13 @@ The file holds each category's members and their IC and probability, bit for bit
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from meshdistill.fileio import default_file_mode
+from meshdistill.fileio import atomic_write_bytes
 from meshdistill.mesh.tree import MeshTree
 
 # Bump when the file's arrays or their meaning change, so old files are not read.
@@ -76,20 +75,13 @@ def write(path: Path, table: Table) -> None:
     offsets[1:] = np.cumsum(sizes, dtype=np.int64)
     categories = np.array(names, dtype=np.str_)
     members, ic, probability = joined(0, np.int64), joined(1, np.float64), joined(2, np.float64)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(
-                out,
-                categories=categories,
-                offsets=offsets,
-                members=members,
-                ic=ic,
-                probability=probability,
-            )
-        os.chmod(temporary, default_file_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        categories=categories,
+        offsets=offsets,
+        members=members,
+        ic=ic,
+        probability=probability,
+    )
+    atomic_write_bytes(path, buffer.getvalue())
